@@ -43,6 +43,8 @@
 
 pub mod conformance;
 mod error;
+#[cfg(feature = "http")]
+pub mod http;
 mod ids;
 mod memory;
 mod model;
