@@ -233,7 +233,9 @@ pub enum Error {
     },
 
     /// A response arrived but could not be understood (not JSON, wrong shape, too big).
-    #[error("cannot decode response (HTTP {status}, {content_type:?}): {message}; body starts {excerpt:?}")]
+    #[error(
+        "cannot decode response (HTTP {status}, {content_type:?}): {message}; body starts {excerpt:?}"
+    )]
     Decode {
         /// HTTP status of the response.
         status: u16,

@@ -23,7 +23,10 @@ fn validate(kind: &'static str, value: &str) -> Result<()> {
     if value.len() > MAX_ID_LEN {
         return Err(Error::invalid(
             kind,
-            format!("is {} bytes long; at most {MAX_ID_LEN} are accepted", value.len()),
+            format!(
+                "is {} bytes long; at most {MAX_ID_LEN} are accepted",
+                value.len()
+            ),
         ));
     }
     if let Some(c) = value.chars().find(|c| c.is_control()) {
@@ -151,7 +154,10 @@ impl Email {
         let original: String = value.into();
         let why = if original.len() > 320 {
             Some("is longer than 320 bytes")
-        } else if original.chars().any(|c| c.is_whitespace() || c.is_control()) {
+        } else if original
+            .chars()
+            .any(|c| c.is_whitespace() || c.is_control())
+        {
             Some("contains whitespace or control characters")
         } else {
             match original.rsplit_once('@') {

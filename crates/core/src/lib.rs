@@ -64,6 +64,13 @@ pub use traits::{
     ProfileCatalog,
 };
 
+/// The traits, for `use grantbridge_core::prelude::*;`.
+pub mod prelude {
+    pub use crate::traits::{
+        AccessSystem, AccessSystemExt, AssignmentStore, Directory, ProfileCatalog,
+    };
+}
+
 /// Re-exported so implementors use the same `async_trait` attribute.
 pub use async_trait::async_trait;
 /// Re-exported so callers name timestamps with the same type.

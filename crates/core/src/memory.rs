@@ -52,7 +52,13 @@ struct State {
     writes_before_failure: Option<usize>,
 }
 
-/// An access system held in memory. See the [module docs](self).
+/// An access system held in memory: a complete, deterministic reference
+/// implementation of every trait, with the capabilities chosen at construction.
+///
+/// Scopes must be known to be granted on: [`Scope::System`] always is, tenants and
+/// resources become known through [`InMemoryBuilder::scope`] or seeded assignments.
+/// Unknown principals, profiles and scopes fail their item with `NotFound`; shapes the
+/// capabilities exclude fail with `Unsupported`; a per-user limit with `Conflict`.
 #[derive(Debug)]
 pub struct InMemorySystem {
     id: SystemId,

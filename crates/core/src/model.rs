@@ -13,7 +13,9 @@ use crate::ids::{Email, GroupId, ProfileId, ResourceId, ResourceKind, TenantCode
 pub type Extra = BTreeMap<String, serde_json::Value>;
 
 /// Whether a user can sign in yet.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[derive(
+    Clone, Copy, Debug, Default, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize,
+)]
 #[serde(rename_all = "snake_case")]
 pub enum UserStatus {
     /// An active account.
@@ -340,8 +342,10 @@ impl fmt::Display for Scope {
             Scope::Resource { kind, id, labels } => {
                 write!(f, "{kind}:{id}")?;
                 if !labels.is_empty() {
-                    let labels: Vec<String> =
-                        labels.iter().map(|l| format!("{}={}", l.key, l.value)).collect();
+                    let labels: Vec<String> = labels
+                        .iter()
+                        .map(|l| format!("{}={}", l.key, l.value))
+                        .collect();
                     write!(f, "[{}]", labels.join(","))?;
                 }
                 Ok(())
@@ -355,7 +359,9 @@ impl fmt::Display for Scope {
 /// Either bound may be absent (unbounded). Bounds are whole milliseconds, because
 /// that is what vendors store; a window is never empty (`from < until`). Both rules are
 /// checked on construction and on deserialization.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[derive(
+    Clone, Copy, Debug, Default, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize,
+)]
 #[serde(try_from = "ValidityRepr", into = "ValidityRepr")]
 pub struct Validity {
     from: Option<Timestamp>,
@@ -538,7 +544,11 @@ impl Assignment {
 
 impl fmt::Display for Assignment {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{} holds {} on {}", self.principal, self.profile, self.scope)?;
+        write!(
+            f,
+            "{} holds {} on {}",
+            self.principal, self.profile, self.scope
+        )?;
         if !self.validity.is_unbounded() {
             write!(f, " during {}", self.validity)?;
         }

@@ -9,7 +9,9 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::{Entity, Error, Feature, Result};
 use crate::ids::{ProfileId, SystemId};
-use crate::model::{Assignment, Group, Membership, NewProfile, Principal, Profile, Scope, ScopeKind, User};
+use crate::model::{
+    Assignment, Group, Membership, NewProfile, Principal, Profile, Scope, ScopeKind, User,
+};
 
 /// What a system can do. The engine reads these instead of guessing; a call the system
 /// cannot honour returns [`Error::Unsupported`], never a silent no-op.

@@ -1,0 +1,203 @@
+//! The conformance suite against `InMemorySystem` under several capability sets.
+
+use grantbridge_core::conformance::{self, Fixture};
+use grantbridge_core::{
+    Capabilities, Group, GroupId, InMemorySystem, Membership, Profile, ProfileId, ResourceId,
+    ResourceKind, Scope, ScopeKind, SystemId, TenantCode, User, UserId,
+};
+
+fn id<T: TryFrom<String, Error = grantbridge_core::Error>>(s: &str) -> T {
+    T::try_from(s.to_owned()).expect("valid id")
+}
+
+fn tenant() -> Scope {
+    Scope::tenant(id::<TenantCode>("WFF_j1r~c7"), true)
+}
+
+fn source() -> Scope {
+    Scope::Resource {
+        kind: id::<ResourceKind>("SOURCE"),
+        id: id::<ResourceId>("src-1"),
+        labels: [grantbridge_core::Label::new("env", "prod")].into(),
+    }
+}
+
+/// A system with 30 users, 2 groups, profiles for each scope kind, seeded with a
+/// membership and an assignment the suite must leave alone.
+fn system(caps: Capabilities) -> (InMemorySystem, Fixture) {
+    let users: Vec<UserId> = (0..30).map(|i| id(&format!("user-{i:02}"))).collect();
+    let groups: Vec<GroupId> = vec![id("analysts"), id("admins")];
+    let mut grants = Vec::new();
+    let mut builder = InMemorySystem::builder(id::<SystemId>("mem"))
+        .capabilities(caps)
+        .users(users.iter().cloned().map(User::new))
+        .profile(Profile::new(id("untouched"), "Untouched"));
+    if caps.groups {
+        builder = builder
+            .groups(groups.iter().map(|g| Group::new(g.clone(), g.as_str())))
+            .membership(Membership::new(users[5].clone(), groups[1].clone()));
+    }
+    if caps.system_scope {
+        builder = builder
+            .profile(
+                Profile::new(id("local-admin"), "Local admin").assignable_to([ScopeKind::System]),
+            )
+            .profile(Profile::new(id("local-viewer"), "Local viewer"));
+        grants.push((id::<ProfileId>("local-admin"), Scope::System));
+        grants.push((id::<ProfileId>("local-viewer"), Scope::System));
+    }
+    if caps.tenant_scopes {
+        builder = builder
+            .profile(Profile::new(id("analytic"), "Analytic").assignable_to([ScopeKind::Tenant]))
+            .profile(
+                Profile::new(id("analytic-2"), "Analytic 2").assignable_to([ScopeKind::Tenant]),
+            )
+            .scope(&tenant());
+        grants.push((id::<ProfileId>("analytic"), tenant()));
+        grants.push((id::<ProfileId>("analytic-2"), tenant()));
+    }
+    if caps.resource_scopes {
+        builder = builder
+            .profile(
+                Profile::new(id("source-admin"), "Source Admin")
+                    .assignable_to([ScopeKind::Resource]),
+            )
+            .scope(&source());
+        grants.push((id::<ProfileId>("source-admin"), source()));
+    }
+    let seeded = grantbridge_core::Assignment::new(
+        grantbridge_core::Principal::User(users[29].clone()),
+        id("untouched"),
+        grants[0].1.clone(),
+    );
+    let system = builder.assignment(seeded).build();
+    let fixture = Fixture {
+        users,
+        groups: if caps.groups { groups } else { vec![] },
+        grants,
+        unsupported_scopes: vec![],
+        bulk: 25,
+    };
+    (system, fixture)
+}
+
+#[tokio::test]
+async fn full_capabilities() {
+    let (system, fixture) = system(Capabilities {
+        page_size: Some(10),
+        ..Capabilities::full()
+    });
+    conformance::run_all(&system, &fixture).await;
+}
+
+#[tokio::test]
+async fn visier_like_windows_and_tenants_no_resources() {
+    let (system, fixture) = system(Capabilities {
+        resource_scopes: false,
+        group_principals: false,
+        profile_create: false,
+        profile_delete: false,
+        ..Capabilities::full()
+    });
+    conformance::run_all(&system, &fixture).await;
+}
+
+#[tokio::test]
+async fn segment_like_resources_without_windows() {
+    let (system, fixture) = system(Capabilities {
+        validity_windows: false,
+        system_scope: false,
+        tenant_scopes: false,
+        ..Capabilities::full()
+    });
+    conformance::run_all(&system, &fixture).await;
+}
+
+#[tokio::test]
+async fn pyramid_like_one_profile_per_user() {
+    let (system, fixture) = system(Capabilities {
+        validity_windows: false,
+        resource_scopes: false,
+        system_scope: false,
+        max_assignments_per_user: Some(1),
+        ..Capabilities::full()
+    });
+    conformance::run_all(&system, &fixture).await;
+}
+
+#[tokio::test]
+async fn minimal_system_refuses_everything_else() {
+    let (system, fixture) = system(Capabilities::minimal());
+    conformance::run_all(&system, &fixture).await;
+}
+
+/// The suite must catch a broken system: a store that "forgets" validity windows.
+#[tokio::test]
+#[should_panic(expected = "validity did not round-trip")]
+async fn suite_catches_a_system_that_drops_windows() {
+    use grantbridge_core::{
+        AccessSystem, Assignment, AssignmentStore, Directory, Outcome, Principal, ProfileCatalog,
+        Validity, async_trait,
+    };
+    struct DropsWindows(InMemorySystem);
+    #[async_trait]
+    impl ProfileCatalog for DropsWindows {
+        async fn list_profiles(&self) -> grantbridge_core::Result<Vec<Profile>> {
+            self.0.list_profiles().await
+        }
+        async fn get_profile(&self, id: &ProfileId) -> grantbridge_core::Result<Profile> {
+            self.0.get_profile(id).await
+        }
+    }
+    #[async_trait]
+    impl Directory for DropsWindows {
+        async fn list_users(&self) -> grantbridge_core::Result<Vec<User>> {
+            self.0.list_users().await
+        }
+        async fn list_groups(&self) -> grantbridge_core::Result<Vec<Group>> {
+            self.0.list_groups().await
+        }
+        async fn list_memberships(&self) -> grantbridge_core::Result<Vec<Membership>> {
+            self.0.list_memberships().await
+        }
+        async fn add_memberships(&self, items: &[Membership]) -> Vec<Outcome> {
+            self.0.add_memberships(items).await
+        }
+        async fn remove_memberships(&self, items: &[Membership]) -> Vec<Outcome> {
+            self.0.remove_memberships(items).await
+        }
+    }
+    #[async_trait]
+    impl AssignmentStore for DropsWindows {
+        async fn list_assignments(&self) -> grantbridge_core::Result<Vec<Assignment>> {
+            self.0.list_assignments().await
+        }
+        async fn list_assignments_for(
+            &self,
+            p: &Principal,
+        ) -> grantbridge_core::Result<Vec<Assignment>> {
+            self.0.list_assignments_for(p).await
+        }
+        async fn grant(&self, items: &[Assignment]) -> Vec<Outcome> {
+            let stripped: Vec<Assignment> = items
+                .iter()
+                .cloned()
+                .map(|a| a.with_validity(Validity::ALWAYS))
+                .collect();
+            self.0.grant(&stripped).await
+        }
+        async fn revoke(&self, items: &[Assignment]) -> Vec<Outcome> {
+            self.0.revoke(items).await
+        }
+    }
+    impl AccessSystem for DropsWindows {
+        fn id(&self) -> &SystemId {
+            self.0.id()
+        }
+        fn capabilities(&self) -> Capabilities {
+            self.0.capabilities()
+        }
+    }
+    let (system, fixture) = system(Capabilities::full());
+    conformance::validity(&DropsWindows(system), &fixture).await;
+}
