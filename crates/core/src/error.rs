@@ -159,6 +159,8 @@ pub enum ErrorKind {
     PartialFailure,
     /// See [`Error::Io`].
     Io,
+    /// See [`Error::Mapping`].
+    Mapping,
 }
 
 /// The error type of grantbridge.
@@ -273,6 +275,21 @@ pub enum Error {
         failed: usize,
     },
 
+    /// A mapping file is malformed or points at something that does not exist.
+    #[error("{file}:{line}:{column}: {}{message}", match .rule { Some(r) => format!("rule {r}: "), None => String::new() })]
+    Mapping {
+        /// The mapping file (or `<inline>`).
+        file: String,
+        /// 1-based line of the offending item.
+        line: usize,
+        /// 1-based column of the offending item.
+        column: usize,
+        /// The rule concerned, by name or position (`rules[2]`), if any.
+        rule: Option<String>,
+        /// What is wrong and how to fix it.
+        message: String,
+    },
+
     /// Reading or writing a local file (snapshot, plan, journal) failed.
     #[error("{path}: {message}")]
     Io {
@@ -298,6 +315,7 @@ impl Error {
             Error::Vendor { .. } => ErrorKind::Vendor,
             Error::PartialFailure { .. } => ErrorKind::PartialFailure,
             Error::Io { .. } => ErrorKind::Io,
+            Error::Mapping { .. } => ErrorKind::Mapping,
         }
     }
 
@@ -331,6 +349,14 @@ impl Error {
             message: message.into(),
             timed_out: false,
             source: None,
+        }
+    }
+
+    /// Shorthand for [`Error::Io`] about a local file.
+    pub fn io(path: impl AsRef<std::path::Path>, error: impl fmt::Display) -> Self {
+        Error::Io {
+            path: path.as_ref().display().to_string(),
+            message: error.to_string(),
         }
     }
 

@@ -42,6 +42,7 @@
 //! ```
 
 pub mod conformance;
+pub mod engine;
 mod error;
 #[cfg(feature = "http")]
 pub mod http;

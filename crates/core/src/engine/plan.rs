@@ -1,0 +1,460 @@
+//! [`plan`]: the changes that take a target from its current state to the desired one.
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::fmt;
+use std::path::Path;
+
+use jiff::Timestamp;
+use serde::{Deserialize, Serialize};
+
+use super::snapshot::Snapshot;
+use super::translate::{Desired, Skipped};
+use crate::error::{Error, Result};
+use crate::ids::{ProfileId, SystemId};
+use crate::model::{Assignment, Membership, Principal, Scope, Validity};
+
+/// The plan file format this build writes and reads.
+pub const PLAN_FORMAT_VERSION: u32 = 1;
+
+/// How far a plan goes.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Mode {
+    /// Only add what is missing (and update windows); never revoke.
+    #[default]
+    Additive,
+    /// Also revoke what the target has beyond the desired state.
+    Mirror,
+}
+
+/// One change to a target system.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(tag = "action", rename_all = "snake_case")]
+pub enum Change {
+    /// Grant an assignment (or update its window).
+    Grant {
+        /// The assignment as it should be.
+        assignment: Assignment,
+        /// The window held before, when this updates an existing assignment; rollback
+        /// restores it.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        previous: Option<Validity>,
+    },
+    /// Revoke an assignment (its window is kept so that rollback can restore it).
+    Revoke {
+        /// The assignment as it was.
+        assignment: Assignment,
+    },
+    /// Add a user to a group.
+    AddMember {
+        /// The membership.
+        membership: Membership,
+    },
+    /// Remove a user from a group.
+    RemoveMember {
+        /// The membership.
+        membership: Membership,
+    },
+}
+
+impl Change {
+    /// The inverse change: what undoes this one.
+    pub fn inverse(&self) -> Change {
+        match self {
+            Change::Grant {
+                assignment,
+                previous: None,
+            } => Change::Revoke {
+                assignment: assignment.clone(),
+            },
+            Change::Grant {
+                assignment,
+                previous: Some(old),
+            } => Change::Grant {
+                assignment: assignment.clone().with_validity(*old),
+                previous: Some(assignment.validity),
+            },
+            Change::Revoke { assignment } => Change::Grant {
+                assignment: assignment.clone(),
+                previous: None,
+            },
+            Change::AddMember { membership } => Change::RemoveMember {
+                membership: membership.clone(),
+            },
+            Change::RemoveMember { membership } => Change::AddMember {
+                membership: membership.clone(),
+            },
+        }
+    }
+
+    /// Whether this change removes access (revoke or membership removal).
+    pub fn removes(&self) -> bool {
+        matches!(self, Change::Revoke { .. } | Change::RemoveMember { .. })
+    }
+
+    /// The principal concerned (the user, for memberships).
+    pub fn principal(&self) -> Principal {
+        match self {
+            Change::Grant { assignment, .. } | Change::Revoke { assignment } => {
+                assignment.principal.clone()
+            }
+            Change::AddMember { membership } | Change::RemoveMember { membership } => {
+                Principal::User(membership.user.clone())
+            }
+        }
+    }
+
+    /// The principal as (0 = user / 1 = group, id), borrowed, for ordering.
+    fn principal_key(&self) -> (u8, &str) {
+        match self {
+            Change::Grant { assignment, .. } | Change::Revoke { assignment } => {
+                match &assignment.principal {
+                    Principal::User(u) => (0, u.as_str()),
+                    Principal::Group(g) => (1, g.as_str()),
+                }
+            }
+            Change::AddMember { membership } | Change::RemoveMember { membership } => {
+                (0, membership.user.as_str())
+            }
+        }
+    }
+
+    /// A short verb for tables and CSV.
+    pub fn verb(&self) -> &'static str {
+        match self {
+            Change::Grant { previous: None, .. } => "grant",
+            Change::Grant { .. } => "update",
+            Change::Revoke { .. } => "revoke",
+            Change::AddMember { .. } => "add-member",
+            Change::RemoveMember { .. } => "remove-member",
+        }
+    }
+}
+
+impl fmt::Display for Change {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Change::Grant { assignment, .. } | Change::Revoke { assignment } => {
+                write!(f, "{} {assignment}", self.verb())
+            }
+            Change::AddMember { membership } | Change::RemoveMember { membership } => write!(
+                f,
+                "{} user:{} group:{}",
+                self.verb(),
+                membership.user,
+                membership.group
+            ),
+        }
+    }
+}
+
+/// A list of changes for one target, with everything that was not carried.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Plan {
+    /// Always [`PLAN_FORMAT_VERSION`] when written by this build.
+    pub format_version: u32,
+    /// The source system, if the plan came from a translation.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub source: Option<SystemId>,
+    /// The system the changes apply to.
+    pub target: SystemId,
+    /// The mode it was planned in.
+    pub mode: Mode,
+    /// When it was planned.
+    pub created_at: Timestamp,
+    /// Whether removals run before additions (targets with per-user limits need room
+    /// first; elsewhere additions go first so nobody loses access mid-run).
+    pub removals_first: bool,
+    /// The changes, in execution order.
+    pub changes: Vec<Change>,
+    /// Source items not carried, with reasons.
+    #[serde(default)]
+    pub skipped: Vec<Skipped>,
+    /// Items carried with a loss.
+    #[serde(default)]
+    pub warnings: Vec<String>,
+}
+
+fn sort_changes(changes: &mut [Change], removals_first: bool) {
+    // Phase first (see `Plan::removals_first`), then by principal so that one
+    // principal's changes sit together (adapters that read-modify-write per principal
+    // get them in one batch), then deterministically by content.
+    changes.sort_by(|a, b| {
+        let phase = |c: &Change| c.removes() != removals_first;
+        (phase(a), a.principal_key(), a).cmp(&(phase(b), b.principal_key(), b))
+    });
+}
+
+/// Plans the changes that take `current` to `desired`.
+///
+/// `Additive` grants what is missing and updates windows that differ; `Mirror` also
+/// revokes assignments the desired state lacks (and memberships, when the mapping
+/// governs them). The order is deterministic: the same inputs give the same plan.
+pub fn plan(desired: &Desired, current: &Snapshot, mode: Mode) -> Plan {
+    let mut changes = Vec::new();
+    let held: HashMap<(&Principal, &ProfileId, &Scope), Validity> = current
+        .assignments
+        .iter()
+        .map(|a| ((&a.principal, &a.profile, &a.scope), a.validity))
+        .collect();
+    for a in &desired.assignments {
+        match held.get(&(&a.principal, &a.profile, &a.scope)) {
+            Some(v) if *v == a.validity => {}
+            previous => changes.push(Change::Grant {
+                assignment: a.clone(),
+                previous: previous.copied(),
+            }),
+        }
+    }
+    let members: HashSet<&Membership> = current.memberships.iter().collect();
+    for m in &desired.memberships {
+        if !members.contains(m) {
+            changes.push(Change::AddMember {
+                membership: m.clone(),
+            });
+        }
+    }
+    if mode == Mode::Mirror {
+        let wanted: HashSet<(&Principal, &ProfileId, &Scope)> = desired
+            .assignments
+            .iter()
+            .map(|a| (&a.principal, &a.profile, &a.scope))
+            .collect();
+        for a in &current.assignments {
+            if !wanted.contains(&(&a.principal, &a.profile, &a.scope)) {
+                changes.push(Change::Revoke {
+                    assignment: a.clone(),
+                });
+            }
+        }
+        if desired.manages_memberships {
+            let wanted: HashSet<&Membership> = desired.memberships.iter().collect();
+            for m in &current.memberships {
+                if !wanted.contains(m) {
+                    changes.push(Change::RemoveMember {
+                        membership: m.clone(),
+                    });
+                }
+            }
+        }
+    }
+    let removals_first = desired
+        .target_capabilities
+        .max_assignments_per_user
+        .is_some();
+    sort_changes(&mut changes, removals_first);
+    Plan {
+        format_version: PLAN_FORMAT_VERSION,
+        source: Some(desired.source.clone()),
+        target: current.system.clone(),
+        mode,
+        created_at: Timestamp::now(),
+        removals_first,
+        changes,
+        skipped: desired.skipped.clone(),
+        warnings: desired.warnings.clone(),
+    }
+}
+
+impl Plan {
+    /// A plan of explicit changes (e.g. an offboarding), ordered like planned ones.
+    pub fn from_changes(target: SystemId, mut changes: Vec<Change>, removals_first: bool) -> Plan {
+        sort_changes(&mut changes, removals_first);
+        changes.dedup();
+        Plan {
+            format_version: PLAN_FORMAT_VERSION,
+            source: None,
+            target,
+            mode: Mode::Mirror,
+            created_at: Timestamp::now(),
+            removals_first,
+            changes,
+            skipped: Vec::new(),
+            warnings: Vec::new(),
+        }
+    }
+
+    /// Whether there is nothing to do.
+    pub fn is_empty(&self) -> bool {
+        self.changes.is_empty()
+    }
+
+    /// The plan that undoes this one: every change inverted, in reverse order.
+    pub fn inverse(&self) -> Plan {
+        let changes: Vec<Change> = self.changes.iter().rev().map(Change::inverse).collect();
+        Plan {
+            format_version: PLAN_FORMAT_VERSION,
+            source: self.source.clone(),
+            target: self.target.clone(),
+            mode: self.mode,
+            created_at: Timestamp::now(),
+            // Undo in reverse: what was removed first is restored last.
+            removals_first: !self.removals_first,
+            changes,
+            skipped: Vec::new(),
+            warnings: Vec::new(),
+        }
+    }
+
+    /// A stable fingerprint of the target and changes (not of times or skipped
+    /// items): a journal is only replayed against the plan it was written for.
+    pub fn fingerprint(&self) -> String {
+        // FNV-1a over the canonical JSON of what matters; not a security hash, just a
+        // guard against resuming with the wrong plan.
+        let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
+        let mut feed = |bytes: &[u8]| {
+            for b in bytes {
+                hash ^= u64::from(*b);
+                hash = hash.wrapping_mul(0x0100_0000_01b3);
+            }
+        };
+        feed(self.target.as_str().as_bytes());
+        for c in &self.changes {
+            feed(b"\n");
+            feed(serde_json::to_string(c).unwrap_or_default().as_bytes());
+        }
+        format!("{hash:016x}-{}", self.changes.len())
+    }
+
+    /// Per-profile counts for people.
+    pub fn summary(&self) -> PlanSummary {
+        let mut rows: BTreeMap<String, SummaryRow> = BTreeMap::new();
+        for c in &self.changes {
+            let key = match c {
+                Change::Grant { assignment, .. } | Change::Revoke { assignment } => {
+                    format!("profile {}", assignment.profile)
+                }
+                Change::AddMember { membership } | Change::RemoveMember { membership } => {
+                    format!("group {}", membership.group)
+                }
+            };
+            let row = rows.entry(key).or_default();
+            match c {
+                Change::Grant { previous: None, .. } | Change::AddMember { .. } => row.grants += 1,
+                Change::Grant { .. } => row.updates += 1,
+                Change::Revoke { .. } | Change::RemoveMember { .. } => row.revokes += 1,
+            }
+        }
+        for s in &self.skipped {
+            let key = match &s.item {
+                super::translate::SkippedItem::Assignment { assignment } => {
+                    format!("profile {}", assignment.profile)
+                }
+                super::translate::SkippedItem::Membership { membership } => {
+                    format!("group {}", membership.group)
+                }
+            };
+            rows.entry(key).or_default().skipped += 1;
+        }
+        PlanSummary {
+            target: self.target.clone(),
+            mode: self.mode,
+            rows,
+            warnings: self.warnings.len(),
+        }
+    }
+
+    /// Serializes to pretty JSON.
+    pub fn to_json(&self) -> Result<String> {
+        serde_json::to_string_pretty(self).map_err(|e| Error::invalid("plan", e.to_string()))
+    }
+
+    /// Parses plan JSON, refusing unknown format versions.
+    pub fn from_json(json: &str) -> Result<Plan> {
+        let plan: Plan =
+            serde_json::from_str(json).map_err(|e| Error::invalid("plan JSON", e.to_string()))?;
+        if plan.format_version != PLAN_FORMAT_VERSION {
+            return Err(Error::invalid(
+                "plan format_version",
+                format!(
+                    "{} is not supported by this build (it reads version {PLAN_FORMAT_VERSION})",
+                    plan.format_version
+                ),
+            ));
+        }
+        Ok(plan)
+    }
+
+    /// Writes the plan to a file.
+    pub fn save(&self, path: impl AsRef<Path>) -> Result<()> {
+        let path = path.as_ref();
+        std::fs::write(path, self.to_json()?).map_err(|e| Error::io(path, e))
+    }
+
+    /// Reads a plan file.
+    pub fn load(path: impl AsRef<Path>) -> Result<Plan> {
+        let path = path.as_ref();
+        let json = std::fs::read_to_string(path).map_err(|e| Error::io(path, e))?;
+        Plan::from_json(&json)
+    }
+}
+
+/// Counts for one profile (or group) of a plan.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct SummaryRow {
+    /// New grants (and membership additions).
+    pub grants: usize,
+    /// Window updates.
+    pub updates: usize,
+    /// Revokes (and membership removals).
+    pub revokes: usize,
+    /// Source items not carried.
+    pub skipped: usize,
+}
+
+/// A plan's counts per profile; `Display` renders a table for people.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct PlanSummary {
+    /// The target.
+    pub target: SystemId,
+    /// The mode.
+    pub mode: Mode,
+    /// Counts per profile (`profile …`) or group (`group …`).
+    pub rows: BTreeMap<String, SummaryRow>,
+    /// Number of warnings.
+    pub warnings: usize,
+}
+
+impl PlanSummary {
+    /// Totals over all rows.
+    pub fn totals(&self) -> SummaryRow {
+        self.rows
+            .values()
+            .fold(SummaryRow::default(), |t, r| SummaryRow {
+                grants: t.grants + r.grants,
+                updates: t.updates + r.updates,
+                revokes: t.revokes + r.revokes,
+                skipped: t.skipped + r.skipped,
+            })
+    }
+}
+
+impl fmt::Display for PlanSummary {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let width = self
+            .rows
+            .keys()
+            .map(|k| k.chars().count())
+            .chain([5])
+            .max()
+            .unwrap_or(5);
+        writeln!(f, "plan for {} ({:?})", self.target, self.mode)?;
+        writeln!(
+            f,
+            "{:<width$}  {:>8}  {:>8}  {:>8}  {:>8}",
+            "", "grants", "updates", "revokes", "skipped"
+        )?;
+        let totals = self.totals();
+        for (name, r) in self.rows.iter().chain([(&"total".to_owned(), &totals)]) {
+            writeln!(
+                f,
+                "{name:<width$}  {:>8}  {:>8}  {:>8}  {:>8}",
+                r.grants, r.updates, r.revokes, r.skipped
+            )?;
+        }
+        if self.warnings > 0 {
+            writeln!(f, "{} warning(s): see the plan's `warnings`", self.warnings)?;
+        }
+        Ok(())
+    }
+}

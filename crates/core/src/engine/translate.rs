@@ -1,0 +1,613 @@
+//! [`translate`]: a source snapshot through a mapping into the desired state of a
+//! target, with every source item that cannot be carried listed with its reason.
+
+use std::collections::{BTreeMap, HashMap};
+use std::fmt;
+
+use jiff::Timestamp;
+use serde::{Deserialize, Serialize};
+
+use super::mapping::{
+    GroupMatch, Mapping, PrincipalMatch, ProfileRef, Rule, RuleTarget, ValidityPolicy,
+};
+use super::snapshot::Snapshot;
+use crate::error::{Feature, Result};
+use crate::ids::{GroupId, ProfileId, SystemId, UserId};
+use crate::model::{Assignment, AssignmentKey, Membership, Principal, Scope, Validity};
+use crate::traits::Capabilities;
+
+/// Why a source item was not carried to the target.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "reason", rename_all = "snake_case")]
+pub enum SkipReason {
+    /// The window ended before the translation time.
+    Expired {
+        /// When it ended.
+        until: Timestamp,
+    },
+    /// No rule maps the source profile.
+    NoRule {
+        /// The source profile.
+        profile: ProfileId,
+    },
+    /// No target user matches the source user.
+    NoTargetUser {
+        /// The source user.
+        user: UserId,
+    },
+    /// No target group matches the source group.
+    NoTargetGroup {
+        /// The source group.
+        group: GroupId,
+    },
+    /// The mapping does not carry groups (`groups.match = "none"`).
+    GroupsNotCarried,
+    /// The target lacks a capability the item needs.
+    TargetLacks {
+        /// The missing capability.
+        feature: Feature,
+    },
+    /// The target profile cannot be assigned on the translated scope.
+    ProfileScope {
+        /// The target profile.
+        profile: ProfileId,
+        /// The translated scope.
+        scope: Scope,
+    },
+    /// The target has no windows and the window has not started yet: dropping it
+    /// would grant access early.
+    FutureWindow {
+        /// When the window starts.
+        from: Timestamp,
+    },
+    /// Another source item wants the same target assignment with a disjoint window;
+    /// the target holds one window per assignment.
+    WindowConflict {
+        /// The window kept.
+        kept: Validity,
+    },
+    /// The target allows at most this many assignments per user.
+    PerUserLimit {
+        /// The limit.
+        max: u32,
+    },
+    /// A group target (membership) cannot hold a group.
+    GroupInGroup,
+}
+
+impl fmt::Display for SkipReason {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            SkipReason::Expired { until } => write!(f, "expired at {until}"),
+            SkipReason::NoRule { profile } => write!(f, "no mapping rule for profile {profile}"),
+            SkipReason::NoTargetUser { user } => write!(f, "no target user matches {user}"),
+            SkipReason::NoTargetGroup { group } => write!(f, "no target group matches {group}"),
+            SkipReason::GroupsNotCarried => f.write_str("the mapping does not carry groups"),
+            SkipReason::TargetLacks { feature } => {
+                write!(f, "the target does not support {feature}")
+            }
+            SkipReason::ProfileScope { profile, scope } => {
+                write!(f, "target profile {profile} cannot be assigned on {scope}")
+            }
+            SkipReason::FutureWindow { from } => write!(
+                f,
+                "window starts at {from} and the target has no windows (dropping it would grant access early)"
+            ),
+            SkipReason::WindowConflict { kept } => {
+                write!(
+                    f,
+                    "another source grants the same with the disjoint window {kept}"
+                )
+            }
+            SkipReason::PerUserLimit { max } => {
+                write!(f, "the target allows at most {max} assignment(s) per user")
+            }
+            SkipReason::GroupInGroup => f.write_str("a group cannot be made a member of a group"),
+        }
+    }
+}
+
+/// A source item that was not carried.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum SkippedItem {
+    /// A source assignment.
+    Assignment {
+        /// The source assignment.
+        assignment: Assignment,
+    },
+    /// A source membership.
+    Membership {
+        /// The source membership.
+        membership: Membership,
+    },
+}
+
+/// A source item not carried, with the reason.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Skipped {
+    /// The item.
+    #[serde(flatten)]
+    pub item: SkippedItem,
+    /// Why.
+    #[serde(flatten)]
+    pub reason: SkipReason,
+}
+
+impl fmt::Display for Skipped {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match &self.item {
+            SkippedItem::Assignment { assignment } => write!(f, "{assignment}: {}", self.reason),
+            SkippedItem::Membership { membership } => write!(
+                f,
+                "user:{} in group:{}: {}",
+                membership.user, membership.group, self.reason
+            ),
+        }
+    }
+}
+
+/// The state a target should reach, from [`translate`].
+#[derive(Clone, Debug, PartialEq)]
+pub struct Desired {
+    /// The source system.
+    pub source: SystemId,
+    /// The target system.
+    pub target: SystemId,
+    /// The target's capabilities (from its snapshot).
+    pub target_capabilities: Capabilities,
+    /// Desired assignments, sorted, one per key.
+    pub assignments: Vec<Assignment>,
+    /// Desired memberships, sorted.
+    pub memberships: Vec<Membership>,
+    /// Whether the mapping governs memberships (so `Mirror` may remove others).
+    pub manages_memberships: bool,
+    /// Source items not carried, with reasons.
+    pub skipped: Vec<Skipped>,
+    /// Items carried with a loss (a dropped window), one message each.
+    pub warnings: Vec<String>,
+    /// Indices into the source snapshot's assignments that were carried to at least
+    /// one target item.
+    pub carried_assignments: Vec<usize>,
+    /// Indices into the source snapshot's memberships that were carried.
+    pub carried_memberships: Vec<usize>,
+}
+
+fn resolve_profile<'a>(
+    mapping: &Mapping,
+    rule: &Rule,
+    at: &super::mapping::Location,
+    r: &ProfileRef,
+    snapshot: &'a Snapshot,
+    side: &str,
+) -> Result<&'a crate::model::Profile> {
+    let by_id = |id: &str| snapshot.profiles.iter().find(|p| p.id.as_str() == id);
+    let by_name = |name: &str| -> Result<Option<&'a crate::model::Profile>> {
+        let mut hits = snapshot.profiles.iter().filter(|p| p.name == name);
+        match (hits.next(), hits.next()) {
+            (Some(p), None) => Ok(Some(p)),
+            (None, _) => Ok(None),
+            (Some(a), Some(b)) => Err(mapping.rule_error(
+                rule,
+                at,
+                format!(
+                    "{side} profile name {name:?} is ambiguous in {} (ids {} and {}); write \"id:…\"",
+                    snapshot.system, a.id, b.id
+                ),
+            )),
+        }
+    };
+    let found = match r {
+        ProfileRef::Id(id) => by_id(id),
+        ProfileRef::Name(name) => by_name(name)?,
+        ProfileRef::IdOrName(s) => match by_id(s) {
+            Some(p) => Some(p),
+            None => by_name(s)?,
+        },
+    };
+    found.ok_or_else(|| {
+        mapping.rule_error(
+            rule,
+            at,
+            format!(
+                "{side} profile {r} does not exist in the snapshot of {} ({} profiles)",
+                snapshot.system,
+                snapshot.profiles.len()
+            ),
+        )
+    })
+}
+
+/// Union of two windows if it is itself one window (they overlap or touch).
+fn union(a: Validity, b: Validity) -> Option<Validity> {
+    // [a.from, a.until) and [b.from, b.until) touch iff a.from <= b.until and b.from <= a.until,
+    // with absent bounds as -inf / +inf.
+    let le = |x: Option<Timestamp>, y: Option<Timestamp>| match (x, y) {
+        (None, _) | (_, None) => true,
+        (Some(x), Some(y)) => x <= y,
+    };
+    if !(le(a.from(), b.until()) && le(b.from(), a.until())) {
+        return None;
+    }
+    let from = match (a.from(), b.from()) {
+        (Some(x), Some(y)) => Some(x.min(y)),
+        _ => None,
+    };
+    let until = match (a.until(), b.until()) {
+        (Some(x), Some(y)) => Some(x.max(y)),
+        _ => None,
+    };
+    Validity::new(from, until).ok()
+}
+
+/// Translates `source` through `mapping` into the desired state of `target`, as of now.
+pub fn translate(source: &Snapshot, mapping: &Mapping, target: &Snapshot) -> Result<Desired> {
+    translate_at(source, mapping, target, Timestamp::now())
+}
+
+/// [`translate`] at a given time (windows ended by `now` are not carried).
+pub fn translate_at(
+    source: &Snapshot,
+    mapping: &Mapping,
+    target: &Snapshot,
+    now: Timestamp,
+) -> Result<Desired> {
+    let caps = target.capabilities;
+
+    // 1. Resolve rules against both snapshots; a dangling reference is an error.
+    let mut resolved: HashMap<&ProfileId, Vec<(&RuleTarget, ResolvedTarget)>> = HashMap::new();
+    for rule in &mapping.rules {
+        let from = resolve_profile(mapping, rule, &rule.at, &rule.from, source, "source")?;
+        for t in &rule.to {
+            let r = match t {
+                RuleTarget::Profile { profile, at, .. } => {
+                    let p = resolve_profile(mapping, rule, at, profile, target, "target")?;
+                    ResolvedTarget::Profile(p.id.clone(), p.assignable_to.clone())
+                }
+                RuleTarget::Group { group, at } => {
+                    let g = target
+                        .groups
+                        .iter()
+                        .find(|g| g.id.as_str() == group)
+                        .or_else(|| target.groups.iter().find(|g| &g.name == group))
+                        .ok_or_else(|| {
+                            mapping.rule_error(
+                                rule,
+                                at,
+                                format!(
+                                    "target group {group:?} does not exist in the snapshot of {}",
+                                    target.system
+                                ),
+                            )
+                        })?;
+                    ResolvedTarget::Group(g.id.clone())
+                }
+            };
+            resolved.entry(&from.id).or_default().push((t, r));
+        }
+    }
+
+    // 2. Principal matching.
+    let target_users: HashMap<&str, &UserId> = target
+        .users
+        .iter()
+        .map(|u| (u.id.as_str(), &u.id))
+        .collect();
+    let target_by_email: HashMap<&str, &UserId> = target
+        .users
+        .iter()
+        .filter_map(|u| u.email.as_ref().map(|e| (e.normalized(), &u.id)))
+        .collect();
+    let source_users: HashMap<&UserId, &crate::model::User> =
+        source.users.iter().map(|u| (&u.id, u)).collect();
+    let map_user = |u: &UserId| -> Option<UserId> {
+        if let Some(t) = mapping.user_map.get(u) {
+            return target_users.get(t.as_str()).map(|&t| t.clone());
+        }
+        match mapping.principal_match {
+            PrincipalMatch::Id => target_users.get(u.as_str()).map(|&t| t.clone()),
+            PrincipalMatch::Email => source_users
+                .get(u)
+                .and_then(|su| su.email.as_ref())
+                .and_then(|e| target_by_email.get(e.normalized()))
+                .map(|&t| t.clone()),
+        }
+    };
+    let groups_carried = mapping.group_match != GroupMatch::None || !mapping.group_map.is_empty();
+    let source_groups: HashMap<&GroupId, &crate::model::Group> =
+        source.groups.iter().map(|g| (&g.id, g)).collect();
+    let map_group = |g: &GroupId| -> std::result::Result<GroupId, SkipReason> {
+        if let Some(t) = mapping.group_map.get(g) {
+            return target
+                .groups
+                .iter()
+                .find(|x| &x.id == t)
+                .map(|x| x.id.clone())
+                .ok_or(SkipReason::NoTargetGroup { group: g.clone() });
+        }
+        let found = match mapping.group_match {
+            GroupMatch::None => return Err(SkipReason::GroupsNotCarried),
+            GroupMatch::Id => target.groups.iter().find(|x| &x.id == g),
+            GroupMatch::Name => source_groups
+                .get(g)
+                .and_then(|sg| target.groups.iter().find(|x| x.name == sg.name)),
+        };
+        found
+            .map(|x| x.id.clone())
+            .ok_or(SkipReason::NoTargetGroup { group: g.clone() })
+    };
+
+    // 3. Assignments.
+    let mut desired: BTreeMap<AssignmentKey, Validity> = BTreeMap::new();
+    let mut memberships: BTreeMap<Membership, ()> = BTreeMap::new();
+    let mut skipped = Vec::new();
+    let mut warnings = Vec::new();
+    let mut carried_assignments = Vec::new();
+    let skip = |skipped: &mut Vec<Skipped>, a: &Assignment, reason: SkipReason| {
+        skipped.push(Skipped {
+            item: SkippedItem::Assignment {
+                assignment: a.clone(),
+            },
+            reason,
+        });
+    };
+
+    for (index, a) in source.assignments.iter().enumerate() {
+        if a.validity.has_ended_by(now) {
+            if let Some(until) = a.validity.until() {
+                skip(&mut skipped, a, SkipReason::Expired { until });
+            }
+            continue;
+        }
+        let Some(targets) = resolved.get(&a.profile) else {
+            skip(
+                &mut skipped,
+                a,
+                SkipReason::NoRule {
+                    profile: a.profile.clone(),
+                },
+            );
+            continue;
+        };
+        let principal = match &a.principal {
+            Principal::User(u) => match map_user(u) {
+                Some(t) => Principal::User(t),
+                None => {
+                    skip(
+                        &mut skipped,
+                        a,
+                        SkipReason::NoTargetUser { user: u.clone() },
+                    );
+                    continue;
+                }
+            },
+            Principal::Group(g) => match map_group(g) {
+                Ok(t) => Principal::Group(t),
+                Err(reason) => {
+                    skip(&mut skipped, a, reason);
+                    continue;
+                }
+            },
+        };
+        // What window the target can hold, or why not.
+        let window = if a.validity.is_unbounded() || caps.validity_windows {
+            Ok(a.validity)
+        } else {
+            match (mapping.validity, a.validity.from()) {
+                (ValidityPolicy::Refuse, _) => Err(SkipReason::TargetLacks {
+                    feature: Feature::ValidityWindows,
+                }),
+                (ValidityPolicy::DropWithWarning, Some(from)) if from > now => {
+                    Err(SkipReason::FutureWindow { from })
+                }
+                (ValidityPolicy::DropWithWarning, _) => {
+                    warnings.push(format!(
+                        "{a}: window {} dropped, {} has no validity windows",
+                        a.validity, target.system
+                    ));
+                    Ok(Validity::ALWAYS)
+                }
+            }
+        };
+        let mut carried = false;
+        for (rule_target, r) in targets {
+            let window = match &window {
+                Ok(w) => *w,
+                Err(reason) => {
+                    skip(&mut skipped, a, reason.clone());
+                    continue;
+                }
+            };
+            match r {
+                ResolvedTarget::Group(group) => {
+                    let Principal::User(user) = &principal else {
+                        skip(&mut skipped, a, SkipReason::GroupInGroup);
+                        continue;
+                    };
+                    if !window.is_unbounded() {
+                        // Memberships have no windows; the same policy applies.
+                        match (mapping.validity, window.from()) {
+                            (ValidityPolicy::Refuse, _) => {
+                                skip(
+                                    &mut skipped,
+                                    a,
+                                    SkipReason::TargetLacks {
+                                        feature: Feature::ValidityWindows,
+                                    },
+                                );
+                                continue;
+                            }
+                            (_, Some(from)) if from > now => {
+                                skip(&mut skipped, a, SkipReason::FutureWindow { from });
+                                continue;
+                            }
+                            _ => warnings.push(format!(
+                                "{a}: window {window} dropped, memberships have no windows"
+                            )),
+                        }
+                    }
+                    if !caps.groups || !caps.membership_write {
+                        skip(
+                            &mut skipped,
+                            a,
+                            SkipReason::TargetLacks {
+                                feature: Feature::MembershipWrite,
+                            },
+                        );
+                        continue;
+                    }
+                    memberships.insert(Membership::new(user.clone(), group.clone()), ());
+                    carried = true;
+                }
+                ResolvedTarget::Profile(profile, accepts) => {
+                    let scope = match rule_target {
+                        RuleTarget::Profile {
+                            scope: Some(scope), ..
+                        } => scope.clone(),
+                        _ => mapping
+                            .translate_scope(&a.scope)
+                            .cloned()
+                            .unwrap_or_else(|| a.scope.clone()),
+                    };
+                    let item = Assignment {
+                        principal: principal.clone(),
+                        profile: profile.clone(),
+                        scope,
+                        validity: window,
+                    };
+                    if let Some(feature) = caps.missing_for(&item) {
+                        skip(&mut skipped, a, SkipReason::TargetLacks { feature });
+                        continue;
+                    }
+                    if !accepts.is_empty() && !accepts.contains(&item.scope.kind()) {
+                        skip(
+                            &mut skipped,
+                            a,
+                            SkipReason::ProfileScope {
+                                profile: profile.clone(),
+                                scope: item.scope,
+                            },
+                        );
+                        continue;
+                    }
+                    let key = item.key();
+                    match desired.get(&key).copied() {
+                        None => {
+                            desired.insert(key, window);
+                        }
+                        Some(held) if held == window => {}
+                        Some(held) => match union(held, window) {
+                            Some(u) => {
+                                desired.insert(key, u);
+                            }
+                            None => {
+                                skip(&mut skipped, a, SkipReason::WindowConflict { kept: held });
+                                continue;
+                            }
+                        },
+                    }
+                    carried = true;
+                }
+            }
+        }
+        if carried {
+            carried_assignments.push(index);
+        }
+    }
+
+    // 4. Per-user limits: keep the first assignments in key order, skip the rest.
+    if let Some(max) = caps.max_assignments_per_user {
+        let mut per_user: HashMap<UserId, u32> = HashMap::new();
+        let mut over = Vec::new();
+        for (key, validity) in &desired {
+            if let Principal::User(u) = &key.principal {
+                let n = per_user.entry(u.clone()).or_default();
+                *n += 1;
+                if *n > max {
+                    over.push((key.clone(), *validity));
+                }
+            }
+        }
+        for (key, validity) in over {
+            desired.remove(&key);
+            skipped.push(Skipped {
+                item: SkippedItem::Assignment {
+                    assignment: Assignment {
+                        principal: key.principal,
+                        profile: key.profile,
+                        scope: key.scope,
+                        validity,
+                    },
+                },
+                reason: SkipReason::PerUserLimit { max },
+            });
+        }
+    }
+
+    // 5. Memberships.
+    let mut carried_memberships = Vec::new();
+    for (index, m) in source.memberships.iter().enumerate() {
+        let reason = if !groups_carried {
+            Some(SkipReason::GroupsNotCarried)
+        } else if !caps.groups || !caps.membership_write {
+            Some(SkipReason::TargetLacks {
+                feature: Feature::MembershipWrite,
+            })
+        } else {
+            match (map_user(&m.user), map_group(&m.group)) {
+                (None, _) => Some(SkipReason::NoTargetUser {
+                    user: m.user.clone(),
+                }),
+                (_, Err(reason)) => Some(reason),
+                (Some(user), Ok(group)) => {
+                    memberships.insert(Membership::new(user, group), ());
+                    carried_memberships.push(index);
+                    None
+                }
+            }
+        };
+        if let Some(reason) = reason {
+            skipped.push(Skipped {
+                item: SkippedItem::Membership {
+                    membership: m.clone(),
+                },
+                reason,
+            });
+        }
+    }
+
+    let manages_memberships = groups_carried
+        || mapping
+            .rules
+            .iter()
+            .flat_map(|r| &r.to)
+            .any(|t| matches!(t, RuleTarget::Group { .. }));
+    Ok(Desired {
+        source: source.system.clone(),
+        target: target.system.clone(),
+        target_capabilities: caps,
+        assignments: desired
+            .into_iter()
+            .map(|(k, validity)| Assignment {
+                principal: k.principal,
+                profile: k.profile,
+                scope: k.scope,
+                validity,
+            })
+            .collect(),
+        memberships: memberships.into_keys().collect(),
+        manages_memberships,
+        skipped,
+        warnings,
+        carried_assignments,
+        carried_memberships,
+    })
+}
+
+enum ResolvedTarget {
+    Profile(
+        ProfileId,
+        std::collections::BTreeSet<crate::model::ScopeKind>,
+    ),
+    Group(GroupId),
+}
