@@ -22,7 +22,10 @@ fn pid(i: usize) -> ProfileId {
 fn scope(i: usize) -> Scope {
     match i {
         0 => Scope::System,
-        _ => Scope::tenant(TenantCode::new(format!("t{i}")).expect("id"), i.is_multiple_of(2)),
+        _ => Scope::tenant(
+            TenantCode::new(format!("t{i}")).expect("id"),
+            i.is_multiple_of(2),
+        ),
     }
 }
 

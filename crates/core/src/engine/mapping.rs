@@ -200,7 +200,7 @@ pub struct Rule {
     pub at: Location,
 }
 
-/// A loaded, validated mapping file. See the [module docs](self) for the format.
+/// A loaded, validated mapping file. The format is in the [module docs](crate::engine::mapping).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Mapping {
     /// The file it came from, for messages.

@@ -36,7 +36,7 @@
 //! ```
 
 mod execute;
-mod mapping;
+pub mod mapping;
 mod plan;
 mod report;
 mod snapshot;

@@ -1,0 +1,261 @@
+//! Client-side rate limiting: sliding windows per endpoint class, tightened by the
+//! server's own hints, plus one concurrency cap.
+//!
+//! Why not `governor` (DESIGN §7 suggests it): governor reads its own clock
+//! (`quanta`), so tokio's paused test clock cannot drive it, and it has no way to
+//! lower the budget when the server says fewer requests are left or to pause a
+//! class after a 429. The state here is a few timestamps per class behind a mutex,
+//! on `tokio::time::Instant`, which the paused clock controls.
+
+use std::collections::{HashMap, VecDeque};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
+use tokio::time::Instant;
+
+use super::hooks::RateLimitHints;
+use super::options::{RateLimit, RateLimitPolicy};
+
+/// The client-side rate limiter of an [`HttpClient`](super::HttpClient), usable on
+/// its own (a sandbox or a batch job may want the same pacing).
+///
+/// Per endpoint class, every [`RateLimit`] of the policy applies as a sliding
+/// window; [`RateLimiter::observe`] tightens a class from a server's hints. One
+/// semaphore caps requests in flight over all classes. Cheap to share behind an
+/// `Arc`; all state is behind one mutex held for microseconds.
+///
+/// ```
+/// use std::time::Duration;
+/// use grantbridge_core::http::{RateLimit, RateLimitPolicy, RateLimiter};
+///
+/// # tokio::runtime::Builder::new_current_thread().enable_time().start_paused(true).build().unwrap().block_on(async {
+/// let limiter = RateLimiter::new(RateLimitPolicy::default().class("w", RateLimit::per_second(2)));
+/// let start = tokio::time::Instant::now();
+/// for _ in 0..3 {
+///     let _permit = limiter.acquire("w").await; // held while the request runs
+/// }
+/// assert_eq!(start.elapsed(), Duration::from_secs(1)); // the third waited a window
+/// # });
+/// ```
+pub struct RateLimiter {
+    policy: RateLimitPolicy,
+    in_flight: Arc<Semaphore>,
+    classes: Mutex<HashMap<String, ClassState>>,
+}
+
+struct Window {
+    limit: RateLimit,
+    /// Send times still inside the window, oldest first; never more than `limit.requests`.
+    sent: VecDeque<Instant>,
+}
+
+#[derive(Default)]
+struct ClassState {
+    windows: Vec<Window>,
+    /// What the server said is left, and until when that statement holds.
+    server_remaining: Option<(u64, Instant)>,
+    /// No request of this class before this instant (after a 429 with a hint).
+    paused_until: Option<Instant>,
+}
+
+impl ClassState {
+    fn new(limits: &[RateLimit]) -> Self {
+        ClassState {
+            windows: limits
+                .iter()
+                .map(|&limit| Window {
+                    limit,
+                    sent: VecDeque::new(),
+                })
+                .collect(),
+            ..Self::default()
+        }
+    }
+
+    /// The earliest instant a request may go, `now` if it may go now.
+    fn next_slot(&mut self, now: Instant) -> Instant {
+        let mut at = now;
+        if let Some(p) = self.paused_until {
+            if p > now {
+                at = at.max(p);
+            } else {
+                self.paused_until = None;
+            }
+        }
+        for w in &mut self.windows {
+            while w.sent.front().is_some_and(|&t| t + w.limit.per <= now) {
+                w.sent.pop_front();
+            }
+            if w.sent.len() >= w.limit.requests as usize
+                && let Some(&oldest) = w.sent.front()
+            {
+                at = at.max(oldest + w.limit.per);
+            }
+        }
+        match self.server_remaining {
+            Some((_, until)) if until <= now => self.server_remaining = None,
+            Some((0, until)) => at = at.max(until),
+            _ => {}
+        }
+        at
+    }
+
+    fn record(&mut self, now: Instant) {
+        for w in &mut self.windows {
+            w.sent.push_back(now);
+            while w.sent.len() > w.limit.requests as usize {
+                w.sent.pop_front();
+            }
+        }
+        if let Some((remaining, _)) = &mut self.server_remaining {
+            *remaining = remaining.saturating_sub(1);
+        }
+    }
+
+    /// The shortest window of this class (a minute if it has none): how long a
+    /// server's "remaining" without a reset time is taken to hold.
+    fn horizon(&self) -> Duration {
+        self.windows
+            .iter()
+            .map(|w| w.limit.per)
+            .min()
+            .unwrap_or(Duration::from_secs(60))
+    }
+}
+
+impl std::fmt::Debug for RateLimiter {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RateLimiter")
+            .field("policy", &self.policy)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Held while a request is in flight; dropping it frees a concurrency slot.
+#[derive(Debug)]
+#[must_use = "the concurrency slot is released when the permit is dropped"]
+pub struct Permit {
+    _permit: Option<OwnedSemaphorePermit>,
+}
+
+impl RateLimiter {
+    /// A limiter enforcing `policy`.
+    pub fn new(policy: RateLimitPolicy) -> Self {
+        RateLimiter {
+            in_flight: Arc::new(Semaphore::new(policy.max_concurrency.max(1))),
+            policy,
+            classes: Mutex::new(HashMap::new()),
+        }
+    }
+
+    fn with_class<T>(&self, class: &str, f: impl FnOnce(&mut ClassState) -> T) -> T {
+        // A poisoned lock means a panic while holding a few timestamps; they are
+        // still timestamps, so carry on with them.
+        let mut map = self.classes.lock().unwrap_or_else(|p| p.into_inner());
+        let state = map
+            .entry(class.to_owned())
+            .or_insert_with(|| ClassState::new(self.policy.limits_for(class)));
+        f(state)
+    }
+
+    /// Waits for a rate-limit slot of `class` and a concurrency permit, records the
+    /// send, and returns the permit (hold it until the response is read).
+    ///
+    /// The slot is recorded only once the permit is held, so the recorded instant is
+    /// the send instant and no window can be overrun by requests that waited for a
+    /// permit after taking a slot. A class waiting for its window does not hold a
+    /// permit, so it cannot starve other classes.
+    pub async fn acquire(&self, class: &str) -> Permit {
+        loop {
+            let at = self.with_class(class, |s| s.next_slot(Instant::now()));
+            if at > Instant::now() {
+                tokio::time::sleep_until(at).await;
+            }
+            let permit = self.in_flight.clone().acquire_owned().await.ok();
+            let now = Instant::now();
+            let ready = self.with_class(class, |s| {
+                if s.next_slot(now) <= now {
+                    s.record(now);
+                    true
+                } else {
+                    false
+                }
+            });
+            if ready {
+                // `None` only if the semaphore were closed, which nothing here does.
+                return Permit { _permit: permit };
+            }
+            drop(permit);
+        }
+    }
+
+    /// Learns from a response's hints: a remaining budget lower than ours tightens
+    /// the class until the hint's reset (or one window); a 429 with a wait pauses it.
+    ///
+    /// Does nothing when the policy is not [`RateLimitPolicy::adaptive`].
+    pub fn observe(&self, class: &str, hints: &RateLimitHints, rate_limited: bool) {
+        if !self.policy.adaptive {
+            return;
+        }
+        let now = Instant::now();
+        self.with_class(class, |s| {
+            if let Some(remaining) = hints.remaining {
+                let until = now + hints.reset_after.unwrap_or_else(|| s.horizon());
+                s.server_remaining = Some((remaining, until));
+            }
+            if rate_limited {
+                let wait = hints.retry_after.or(hints.reset_after);
+                if let Some(wait) = wait {
+                    let until = now + wait;
+                    s.paused_until = Some(s.paused_until.map_or(until, |p| p.max(until)));
+                }
+            }
+        });
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test(start_paused = true)]
+    async fn a_window_admits_its_limit_then_waits() {
+        let limiter = RateLimiter::new(
+            RateLimitPolicy::default().class("w", RateLimit::new(3, Duration::from_secs(10))),
+        );
+        let start = Instant::now();
+        for _ in 0..3 {
+            drop(limiter.acquire("w").await);
+        }
+        assert_eq!(start.elapsed(), Duration::ZERO);
+        drop(limiter.acquire("w").await);
+        assert_eq!(start.elapsed(), Duration::from_secs(10));
+        // Other classes are unlimited by default.
+        drop(limiter.acquire("other").await);
+        assert_eq!(start.elapsed(), Duration::from_secs(10));
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn server_hints_tighten_and_pause() {
+        let limiter = RateLimiter::new(RateLimitPolicy::default());
+        let start = Instant::now();
+        let hints = RateLimitHints {
+            remaining: Some(1),
+            reset_after: Some(Duration::from_secs(5)),
+            ..RateLimitHints::default()
+        };
+        limiter.observe("c", &hints, false);
+        drop(limiter.acquire("c").await);
+        assert_eq!(start.elapsed(), Duration::ZERO);
+        drop(limiter.acquire("c").await);
+        assert_eq!(start.elapsed(), Duration::from_secs(5));
+        let hints = RateLimitHints {
+            retry_after: Some(Duration::from_secs(7)),
+            ..RateLimitHints::default()
+        };
+        limiter.observe("c", &hints, true);
+        drop(limiter.acquire("c").await);
+        assert_eq!(start.elapsed(), Duration::from_secs(12));
+    }
+}
