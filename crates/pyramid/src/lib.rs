@@ -1,4 +1,5 @@
-//! Pyramid Analytics adapter for grantbridge.
+//! Pyramid Analytics adapter for grantbridge: the REST API 2.0 access section
+//! (profiles, roles, users, tenants).
 //!
 //! | core term | Pyramid |
 //! |---|---|
@@ -11,4 +12,8 @@
 //! | `Assignment` | profile bound to a role (group), or a user's private profile |
 //! | `Membership` | user in role |
 //!
-//! The client, adapter and sandbox arrive with the Pyramid adapter issue.
+//! Rooms (DESIGN §5): [`wire`] (serde types and the typed permission set), `client`
+//! (one method per API2 method), `adapter` (the core traits) and, with feature
+//! `sandbox`, an in-process emulator.
+
+pub mod wire;
