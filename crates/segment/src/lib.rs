@@ -1,4 +1,5 @@
-//! Segment adapter for grantbridge.
+//! Segment adapter for grantbridge: the Public API's IAM (users, invites, roles, user
+//! groups, permissions).
 //!
 //! | core term | Segment |
 //! |---|---|
@@ -11,4 +12,8 @@
 //! | `Assignment` | one (role, resource) pair of a permission |
 //! | `Membership` | group membership (by email) |
 //!
-//! The client, adapter and sandbox arrive with the Segment adapter issue.
+//! Rooms (DESIGN §5): [`wire`] (serde types as on the wire), [`client`] (one method
+//! per vendor operation), [`adapter`] (the core traits), and `sandbox` (feature
+//! `sandbox`: an in-process emulator of the API).
+
+pub mod wire;
