@@ -16,4 +16,9 @@
 //! (one method per API2 method), `adapter` (the core traits) and, with feature
 //! `sandbox`, an in-process emulator.
 
+pub mod client;
 pub mod wire;
+
+pub use client::{
+    KeyStyle, ObjectKeys, PermissionForm, PyramidClient, PyramidConfig, PyramidHooks,
+};

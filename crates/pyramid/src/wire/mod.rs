@@ -77,8 +77,10 @@ impl ModifiedItemsResult {
     }
 }
 
-/// `ItemId`: an id, with a name "only when relevant".
+/// `ItemId`: an id, with a name "only when relevant". A bare string (the
+/// `ApiModifierResult` variant) reads as an id.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(from = "ItemIdRepr")]
 pub struct ItemId {
     /// The id.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -86,6 +88,27 @@ pub struct ItemId {
     /// The name, for some methods.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum ItemIdRepr {
+    Bare(String),
+    Object {
+        #[serde(default)]
+        id: Option<String>,
+        #[serde(default)]
+        name: Option<String>,
+    },
+}
+
+impl From<ItemIdRepr> for ItemId {
+    fn from(r: ItemIdRepr) -> Self {
+        match r {
+            ItemIdRepr::Bare(id) => ItemId::new(id),
+            ItemIdRepr::Object { id, name } => ItemId { id, name },
+        }
+    }
 }
 
 impl ItemId {
