@@ -16,4 +16,9 @@
 //! per vendor operation), [`adapter`] (the core traits), and `sandbox` (feature
 //! `sandbox`: an in-process emulator of the API).
 
+pub mod client;
 pub mod wire;
+
+pub use client::{
+    DEFAULT_PAGE_SIZE, EU_BASE_URL, IAM_MUTATION, SegmentClient, SegmentConfig, US_BASE_URL,
+};

@@ -532,6 +532,8 @@ pub trait Paged {
     const FIELD: &'static str;
     /// Splits the page into items and pagination.
     fn into_parts(self) -> (Vec<Self::Item>, PaginationOutput);
+    /// Where the page sits.
+    fn pagination(&self) -> &PaginationOutput;
 }
 
 macro_rules! paged {
@@ -552,6 +554,9 @@ macro_rules! paged {
             const FIELD: &'static str = $wire;
             fn into_parts(self) -> (Vec<$item>, PaginationOutput) {
                 (self.$field, self.pagination)
+            }
+            fn pagination(&self) -> &PaginationOutput {
+                &self.pagination
             }
         }
     };
