@@ -49,6 +49,8 @@ pub mod http;
 mod ids;
 mod memory;
 mod model;
+#[cfg(feature = "sandbox")]
+pub mod sandbox;
 mod traits;
 
 pub use error::{Entity, Error, ErrorKind, Feature, Result, SourceError};
