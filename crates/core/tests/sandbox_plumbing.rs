@@ -606,3 +606,82 @@ async fn shutdown_stops_listening() {
     sandbox.shutdown().await;
     assert!(client().get(&url).send().await.is_err());
 }
+
+#[tokio::test(start_paused = true)]
+async fn paused_clock_makes_latency_and_windows_free() {
+    let options = SandboxOptions::default()
+        .with_latency(Duration::from_secs(600), Duration::from_secs(60))
+        .with_rate_limit(RateWindow::new(1, Duration::from_secs(3600)));
+    let (sandbox, effects) = start(options).await;
+    let client = client();
+    let first = client
+        .post(sandbox.url("/effect"))
+        .send()
+        .await
+        .expect("ok");
+    assert_eq!(first.status(), 200);
+    let second = client
+        .post(sandbox.url("/effect"))
+        .send()
+        .await
+        .expect("429");
+    assert_eq!(second.status(), 429);
+    tokio::time::advance(Duration::from_secs(3600)).await;
+    let third = client
+        .post(sandbox.url("/effect"))
+        .send()
+        .await
+        .expect("ok");
+    assert_eq!(third.status(), 200);
+    assert_eq!(effects.count(), 2);
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_client_that_gives_up_does_not_cancel_the_request() {
+    let options = SandboxOptions::default().with_latency(Duration::from_secs(10), Duration::ZERO);
+    let (sandbox, effects) = start(options).await;
+    let impatient = reqwest::Client::builder()
+        .timeout(Duration::from_secs(1))
+        .build()
+        .expect("client builds");
+    let error = impatient
+        .post(sandbox.url("/effect"))
+        .send()
+        .await
+        .expect_err("the client times out first");
+    assert!(error.is_timeout(), "{error}");
+    assert_eq!(effects.count(), 0);
+    // The server keeps going: once its latency has passed, the write happened.
+    tokio::time::sleep(Duration::from_secs(20)).await;
+    assert_eq!(effects.count(), 1);
+    let entry = sandbox.log().last().expect("logged");
+    assert!(entry.handled && entry.status == 200, "{entry:?}");
+}
+
+#[tokio::test]
+async fn a_panicking_handler_becomes_a_500() {
+    let router = Router::new().route(
+        "/boom",
+        get(|| async {
+            if std::hint::black_box(true) {
+                panic!("handler bug");
+            }
+            "unreachable"
+        }),
+    );
+    let sandbox = Sandbox::start(router, PlainStyle, SandboxOptions::default())
+        .await
+        .expect("starts");
+    let response = client()
+        .get(sandbox.url("/boom"))
+        .send()
+        .await
+        .expect("answered");
+    assert_eq!(response.status(), 500);
+    let after = client()
+        .get(sandbox.url("/boom"))
+        .send()
+        .await
+        .expect("still serving");
+    assert_eq!(after.status(), 500);
+}

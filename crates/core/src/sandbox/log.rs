@@ -49,6 +49,9 @@ pub struct LoggedRequest {
     pub over_limit: bool,
     /// True when a latency spike was added.
     pub spiked: bool,
+    /// True when the vendor handler ran, i.e. the request took effect (whatever the
+    /// client saw: a truncated response also counts).
+    pub handled: bool,
 }
 
 impl LoggedRequest {
@@ -75,12 +78,10 @@ impl LoggedRequest {
         serde_json::from_slice(&self.body).ok()
     }
 
-    /// Whether the vendor handler ran for this request (its effect happened).
+    /// Whether the vendor handler ran for this request (its effect happened); the same
+    /// as [`handled`](Self::handled).
     pub fn handler_ran(&self) -> bool {
-        match self.fault {
-            Some(fault) => fault.handler_ran(),
-            None => !self.over_limit && self.status != 413,
-        }
+        self.handled
     }
 }
 
@@ -138,6 +139,7 @@ impl fmt::Debug for LoggedRequest {
             .field("fault", &self.fault)
             .field("over_limit", &self.over_limit)
             .field("spiked", &self.spiked)
+            .field("handled", &self.handled)
             .finish()
     }
 }

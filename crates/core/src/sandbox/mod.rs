@@ -29,6 +29,33 @@
 //! 6. the vendor handler runs; a `truncated` fault then cuts its response;
 //! 7. budget headers are added to the handler's response and the request is logged.
 //!
+//! Each request is processed on its own task: a client that gives up (a timeout during
+//! a latency spike, a dropped connection) does not cancel it, so the handler still runs
+//! and the entry is still logged, as on a real server. That is the ambiguous case a
+//! reliable client must handle: it saw an error, the write happened anyway. A panicking
+//! handler becomes a 500.
+//!
+//! Limitation: for `HEAD` requests hyper sends the status line without reading the
+//! body, so a `reset` (or a body-less `truncated`) fault on a `HEAD` still delivers the
+//! head; none of the three vendors uses `HEAD`.
+//!
+//! # Writing a vendor sandbox
+//!
+//! * Build the vendor's API as an `axum::Router` over the vendor's state (axum 0.8
+//!   paths: `/{id}`) and call `.with_state(..)` so it is a `Router<()>`.
+//! * Write a [`VendorStyle`] from the spec: rate classes (e.g. Segment's IAM
+//!   mutations), the 429 body and headers, the budget headers, error bodies.
+//! * Give the crate a `start(seed: Seed, options: SandboxOptions)`-like function that
+//!   builds state, router and style and calls [`Sandbox::start`]; seed demo users from
+//!   [`DEMO_PEOPLE`] (all [`CORE_STAFF`], plus the vendor's documented share of the
+//!   rest).
+//! * Tests read [`Sandbox::log`] to pin exactly what a client sent
+//!   ([`LoggedRequest::raw_target`] keeps the percent-encoding byte for byte), and
+//!   switch faults on and off at runtime with [`SandboxControls`]. Latency and windows
+//!   run on tokio's clock: `#[tokio::test(start_paused = true)]` makes latency free and
+//!   `tokio::time::advance` passes a window without waiting (the server has no timers
+//!   of its own, so a paused clock does not break connections).
+//!
 //! ```no_run
 //! use axum::{Router, routing::get};
 //! use grantbridge_core::sandbox::{FaultPlan, PlainStyle, Sandbox, SandboxOptions};

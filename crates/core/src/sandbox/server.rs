@@ -486,7 +486,25 @@ fn injected_rate_info(shared: &Shared, class: &'static str, retry_after: Duratio
 }
 
 /// The shared middleware around the vendor router (see the module docs for the order).
+///
+/// The work runs on its own task so that a client giving up (a timeout during a latency
+/// spike, a dropped connection) does not cancel it: as on a real server, the handler
+/// still runs and the request is still logged.
 async fn intercept(State(shared): State<Arc<Shared>>, request: Request, next: Next) -> Response {
+    let name = shared.style.name();
+    match tokio::spawn(process(shared, request, next)).await {
+        Ok(response) => response,
+        Err(error) => {
+            // The vendor handler panicked: answer like a crashed backend would.
+            tracing::error!(sandbox = name, %error, "sandbox handler failed");
+            let mut response = Response::new(Body::from("sandbox handler failed"));
+            *response.status_mut() = StatusCode::INTERNAL_SERVER_ERROR;
+            response
+        }
+    }
+}
+
+async fn process(shared: Arc<Shared>, request: Request, next: Next) -> Response {
     let draws = draw(&shared);
     let (parts, body) = request.into_parts();
     let method = parts.method.clone();
@@ -517,9 +535,8 @@ async fn intercept(State(shared): State<Arc<Shared>>, request: Request, next: Ne
         fault: None,
         over_limit: false,
         spiked: draws.spiked,
+        handled: false,
     };
-    let name = shared.style.name();
-
     let declared_too_large = parts
         .headers
         .get(header::CONTENT_LENGTH)
@@ -581,10 +598,12 @@ async fn intercept(State(shared): State<Arc<Shared>>, request: Request, next: Ne
         }
         Some(Fault::Reset) => return finish(&shared, entry_with(entry, 0), connection_drop()),
         Some(Fault::Truncated) => {
+            entry.handled = true;
             let response = next.run(Request::from_parts(parts, Body::from(body))).await;
             truncate(response, &method).await
         }
         None => {
+            entry.handled = true;
             let response = next.run(Request::from_parts(parts, Body::from(body))).await;
             let status = response.status().as_u16();
             (response, status)
@@ -596,7 +615,6 @@ async fn intercept(State(shared): State<Arc<Shared>>, request: Request, next: Ne
         shared.style.budget_headers(&info, response.headers_mut());
     }
     entry.status = status;
-    tracing::trace!(sandbox = name, "handler answered");
     finish(&shared, entry, response)
 }
 

@@ -47,6 +47,12 @@ pub trait VendorStyle: Send + Sync + 'static {
     /// The vendor's 429, for a request over its window or an injected
     /// [`Fault::RateLimited`](super::Fault::RateLimited). Default:
     /// [`plain_rate_limited`].
+    ///
+    /// For a request over its window, `info` is that window's budget (`remaining` 0).
+    /// For an injected 429, `info.reset_after` is
+    /// [`FaultPlan::retry_after`](super::FaultPlan::retry_after), `remaining` is 0 and
+    /// `limit`/`consumed`/`window` are the class's window if one is configured (else
+    /// `limit` and `consumed` are 0 and `window` is `retry_after`).
     fn rate_limited(&self, info: &RateInfo) -> Response {
         plain_rate_limited(info)
     }
