@@ -4,6 +4,7 @@ use std::fmt;
 use std::fs::{File, OpenOptions};
 use std::io::{BufRead, BufReader, Read, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 
 use futures::StreamExt;
@@ -167,7 +168,8 @@ impl RunReport {
             .filter(|i| matches!(i.outcome, Some(Outcome::Applied)))
             .map(|i| i.change.inverse())
             .collect();
-        Plan::from_changes(self.target.clone(), changes, !self.removals_first)
+        // Same order rule as the run (see `Plan::inverse`).
+        Plan::from_changes(self.target.clone(), changes, self.removals_first)
     }
 
     /// Serializes to pretty JSON.
@@ -238,8 +240,14 @@ impl Journal {
         let mut text = String::new();
         file.read_to_string(&mut text)
             .map_err(|e| Error::io(path, e))?;
-        let mut recorded = Vec::new();
-        let mut next_batch = 0;
+        // A crash can leave the last line torn; it recorded nothing finished. Cut it
+        // off, so that the next entries start on a line of their own and the journal
+        // stays readable on every later resume.
+        let whole = text.rfind('\n').map_or(0, |i| i + 1);
+        if whole < text.len() {
+            file.set_len(whole as u64).map_err(|e| Error::io(path, e))?;
+            text.truncate(whole);
+        }
         let mut journal = Journal {
             file,
             path: path.to_owned(),
@@ -252,57 +260,9 @@ impl Journal {
                 changes: plan.changes.len(),
                 started_at: Timestamp::now(),
             })?;
-            return Ok((journal, recorded, next_batch));
+            return Ok((journal, Vec::new(), 0));
         }
-        let complete = text.ends_with('\n');
-        let lines: Vec<&str> = text.lines().collect();
-        for (n, line) in lines.iter().enumerate() {
-            let last = n + 1 == lines.len();
-            let entry: Entry = match serde_json::from_str(line) {
-                Ok(e) => e,
-                // A crash can cut the last line short; it recorded nothing finished.
-                Err(_) if last && !complete => break,
-                Err(e) => {
-                    return Err(Error::invalid(
-                        format!("journal {} line {}", path.display(), n + 1),
-                        format!(
-                            "{e}; the journal is damaged, remove it only if you know the run's state"
-                        ),
-                    ));
-                }
-            };
-            match entry {
-                Entry::Header { plan: p, .. } if n == 0 => {
-                    if p != fingerprint {
-                        return Err(Error::invalid(
-                            format!("journal {}", path.display()),
-                            format!(
-                                "it was written for plan {p}, not this plan ({fingerprint}); use the plan it belongs to or another journal file"
-                            ),
-                        ));
-                    }
-                }
-                Entry::Header { .. } => {}
-                _ if n == 0 => {
-                    return Err(Error::invalid(
-                        format!("journal {}", path.display()),
-                        "does not start with a header: not a grantbridge journal",
-                    ));
-                }
-                Entry::Begin { batch, .. } => next_batch = next_batch.max(batch + 1),
-                Entry::End { batch, results } => {
-                    next_batch = next_batch.max(batch + 1);
-                    recorded.extend(results);
-                }
-            }
-        }
-        if !complete {
-            // Start a fresh line after the torn one.
-            journal
-                .file
-                .write_all(b"\n")
-                .map_err(|e| Error::io(path, e))?;
-        }
+        let (recorded, next_batch) = parse_journal(&text, path, &fingerprint)?;
         // Appends go to the end regardless; make the position explicit for clarity.
         journal
             .file
@@ -326,6 +286,56 @@ impl Journal {
         }
         Ok(())
     }
+}
+
+/// The outcomes a journal records and the next batch number, checking that it belongs
+/// to the plan with `fingerprint`.
+fn parse_journal(text: &str, path: &Path, fingerprint: &str) -> Result<(Recorded, usize)> {
+    let mut recorded = Vec::new();
+    let mut next_batch = 0;
+    let complete = text.ends_with('\n');
+    let lines: Vec<&str> = text.lines().collect();
+    for (n, line) in lines.iter().enumerate() {
+        let last = n + 1 == lines.len();
+        let entry: Entry = match serde_json::from_str(line) {
+            Ok(e) => e,
+            // A crash can cut the last line short; it recorded nothing finished.
+            Err(_) if last && !complete => break,
+            Err(e) => {
+                return Err(Error::invalid(
+                    format!("journal {} line {}", path.display(), n + 1),
+                    format!(
+                        "{e}; the journal is damaged, remove it only if you know the run's state"
+                    ),
+                ));
+            }
+        };
+        match entry {
+            Entry::Header { plan: p, .. } if n == 0 => {
+                if p != fingerprint {
+                    return Err(Error::invalid(
+                        format!("journal {}", path.display()),
+                        format!(
+                            "it was written for plan {p}, not this plan ({fingerprint}); use the plan it belongs to or another journal file"
+                        ),
+                    ));
+                }
+            }
+            Entry::Header { .. } => {}
+            _ if n == 0 => {
+                return Err(Error::invalid(
+                    format!("journal {}", path.display()),
+                    "does not start with a header: not a grantbridge journal",
+                ));
+            }
+            Entry::Begin { batch, .. } => next_batch = next_batch.max(batch + 1),
+            Entry::End { batch, results } => {
+                next_batch = next_batch.max(batch + 1);
+                recorded.extend(results);
+            }
+        }
+    }
+    Ok((recorded, next_batch))
 }
 
 /// Reads the outcomes recorded in a journal (for tools that inspect a run).
@@ -453,7 +463,12 @@ async fn run_batch(
 /// before and after it runs, and changes the journal shows finished are not sent
 /// again. Item failures do not stop the run: they are in the report. The `Err` case
 /// is for problems before any change is sent (a journal of another plan, a wrong
-/// target, an unreadable file).
+/// target, an unreadable file) and for a journal that cannot be written mid-run: then
+/// no further batch is sent, and every change that was sent is in the journal (a
+/// `begin` entry at least), so a resume after fixing the disk repeats no finished item.
+///
+/// A dry run with a journal reads it (without writing) and marks what an earlier run
+/// finished, so it shows exactly what a resume would still do.
 pub async fn execute(
     plan: &Plan,
     system: &dyn AccessSystem,
@@ -471,15 +486,28 @@ pub async fn execute(
 
     let mut journal = None;
     let mut next_batch = 0;
-    if let (Some(path), false) = (&options.journal, options.dry_run) {
-        let (j, recorded, next) = Journal::open(path, plan, options.fsync)?;
-        for (index, outcome) in recorded {
-            if index < total && outcome.is_done() {
-                results[index] = Some((outcome, true));
+    let mut recorded = Vec::new();
+    match (&options.journal, options.dry_run) {
+        (Some(path), false) => {
+            let (j, r, next) = Journal::open(path, plan, options.fsync)?;
+            recorded = r;
+            journal = Some(Mutex::new(j));
+            next_batch = next;
+        }
+        // A dry run shows what a resume would still do, without touching the journal.
+        (Some(path), true) if path.exists() => {
+            let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, e))?;
+            let whole = text.rfind('\n').map_or(0, |i| i + 1);
+            if !text[..whole].trim().is_empty() {
+                recorded = parse_journal(&text[..whole], path, &plan.fingerprint())?.0;
             }
         }
-        journal = Some(Mutex::new(j));
-        next_batch = next;
+        _ => {}
+    }
+    for (index, outcome) in recorded {
+        if index < total && outcome.is_done() {
+            results[index] = Some((outcome, true));
+        }
     }
 
     if !options.dry_run {
@@ -489,6 +517,7 @@ pub async fn execute(
             .max(1);
         let done = results.iter().filter(|r| r.is_some()).count();
         let state = Mutex::new((results, done, 0usize, next_batch));
+        let stop = AtomicBool::new(false);
         for phase in [false, true] {
             let in_phase = |c: &Change| (c.removes() != plan.removals_first) == phase;
             let mut batches = Vec::new();
@@ -506,32 +535,38 @@ pub async fn execute(
             }
             let state = &state;
             let journal = &journal;
+            let stop = &stop;
             let outcome: Result<()> = futures::stream::iter(batches)
                 .map(|(k, batch)| async move {
+                    // Once the journal cannot be written, nothing more is sent: a
+                    // change the journal does not know about could not be resumed.
+                    if stop.load(Ordering::SeqCst) {
+                        return Ok(());
+                    }
+                    let record = |entry: &Entry| -> Result<()> {
+                        let Some(j) = journal else { return Ok(()) };
+                        let written = j.lock().unwrap_or_else(|p| p.into_inner()).write(entry);
+                        if written.is_err() {
+                            stop.store(true, Ordering::SeqCst);
+                        }
+                        written
+                    };
                     let number = {
                         let mut s = state.lock().unwrap_or_else(|p| p.into_inner());
                         s.3 += 1;
                         s.3 - 1
                     };
-                    if let Some(j) = journal {
-                        j.lock()
-                            .unwrap_or_else(|p| p.into_inner())
-                            .write(&Entry::Begin {
-                                batch: number,
-                                items: batch.clone(),
-                            })?;
-                    }
+                    record(&Entry::Begin {
+                        batch: number,
+                        items: batch.clone(),
+                    })?;
                     let outcomes = run_batch(system, plan, k, &batch).await;
                     let results: Vec<(usize, Outcome)> =
                         batch.iter().copied().zip(outcomes).collect();
-                    if let Some(j) = journal {
-                        j.lock()
-                            .unwrap_or_else(|p| p.into_inner())
-                            .write(&Entry::End {
-                                batch: number,
-                                results: results.clone(),
-                            })?;
-                    }
+                    record(&Entry::End {
+                        batch: number,
+                        results: results.clone(),
+                    })?;
                     let progress = {
                         let mut s = state.lock().unwrap_or_else(|p| p.into_inner());
                         for (i, o) in results {

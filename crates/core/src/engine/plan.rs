@@ -8,9 +8,9 @@ use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
 
 use super::snapshot::Snapshot;
-use super::translate::{Desired, Skipped};
+use super::translate::{Desired, SkipReason, Skipped, SkippedItem};
 use crate::error::{Error, Result};
-use crate::ids::{ProfileId, SystemId};
+use crate::ids::{ProfileId, SystemId, UserId};
 use crate::model::{Assignment, Membership, Principal, Scope, Validity};
 
 /// The plan file format this build writes and reads.
@@ -160,7 +160,9 @@ pub struct Plan {
     pub target: SystemId,
     /// The mode it was planned in.
     pub mode: Mode,
-    /// When it was planned.
+    /// The time the plan describes: the later of the translation time and the time
+    /// the target was read. Derived from the inputs, so the same inputs give the same
+    /// plan, byte for byte.
     pub created_at: Timestamp,
     /// Whether removals run before additions (targets with per-user limits need room
     /// first; elsewhere additions go first so nobody loses access mid-run).
@@ -238,20 +240,53 @@ pub fn plan(desired: &Desired, current: &Snapshot, mode: Mode) -> Plan {
             }
         }
     }
-    let removals_first = desired
-        .target_capabilities
-        .max_assignments_per_user
-        .is_some();
+    let limit = desired.target_capabilities.max_assignments_per_user;
+    let removals_first = limit.is_some();
     sort_changes(&mut changes, removals_first);
+    let mut skipped = desired.skipped.clone();
+    if let (Some(max), Mode::Additive) = (limit, mode) {
+        // Additive runs keep what the target holds, so a user may have no room left for
+        // a new grant; say so now instead of letting the grant fail at run time.
+        let mut held: HashMap<UserId, u32> = HashMap::new();
+        for a in &current.assignments {
+            if let Principal::User(u) = &a.principal {
+                *held.entry(u.clone()).or_default() += 1;
+            }
+        }
+        changes.retain(|c| match c {
+            Change::Grant {
+                assignment,
+                previous: None,
+            } => match &assignment.principal {
+                Principal::User(u) => {
+                    let n = held.entry(u.clone()).or_default();
+                    if *n >= max {
+                        skipped.push(Skipped {
+                            item: SkippedItem::Assignment {
+                                assignment: assignment.clone(),
+                            },
+                            reason: SkipReason::PerUserLimit { max },
+                        });
+                        false
+                    } else {
+                        *n += 1;
+                        true
+                    }
+                }
+                Principal::Group(_) => true,
+            },
+            _ => true,
+        });
+    }
     Plan {
         format_version: PLAN_FORMAT_VERSION,
         source: Some(desired.source.clone()),
         target: current.system.clone(),
         mode,
-        created_at: Timestamp::now(),
+        created_at: desired.as_of.max(current.taken_at),
         removals_first,
         changes,
-        skipped: desired.skipped.clone(),
+        skipped,
         warnings: desired.warnings.clone(),
     }
 }
@@ -288,8 +323,11 @@ impl Plan {
             target: self.target.clone(),
             mode: self.mode,
             created_at: Timestamp::now(),
-            // Undo in reverse: what was removed first is restored last.
-            removals_first: !self.removals_first,
+            // The order rule is the target's, not the run's: a target with per-user
+            // limits needs room first in both directions (undoing "revoke A, grant B"
+            // is "revoke B, grant A"); elsewhere additions stay first so nobody loses
+            // access mid-rollback.
+            removals_first: self.removals_first,
             changes,
             skipped: Vec::new(),
             warnings: Vec::new(),

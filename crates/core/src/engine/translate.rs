@@ -1,7 +1,8 @@
 //! [`translate`]: a source snapshot through a mapping into the desired state of a
 //! target, with every source item that cannot be carried listed with its reason.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::btree_map::Entry;
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::fmt;
 
 use jiff::Timestamp;
@@ -34,6 +35,14 @@ pub enum SkipReason {
     NoTargetUser {
         /// The source user.
         user: UserId,
+    },
+    /// Several target users have the source user's e-mail address; picking one would
+    /// be a guess. Map the user explicitly in `[principals.users]`.
+    AmbiguousTargetUser {
+        /// The source user.
+        user: UserId,
+        /// The shared address (as the source spells it).
+        email: String,
     },
     /// No target group matches the source group.
     NoTargetGroup {
@@ -81,6 +90,10 @@ impl fmt::Display for SkipReason {
             SkipReason::Expired { until } => write!(f, "expired at {until}"),
             SkipReason::NoRule { profile } => write!(f, "no mapping rule for profile {profile}"),
             SkipReason::NoTargetUser { user } => write!(f, "no target user matches {user}"),
+            SkipReason::AmbiguousTargetUser { user, email } => write!(
+                f,
+                "several target users have {user}'s e-mail {email}; map the user in [principals.users]"
+            ),
             SkipReason::NoTargetGroup { group } => write!(f, "no target group matches {group}"),
             SkipReason::GroupsNotCarried => f.write_str("the mapping does not carry groups"),
             SkipReason::TargetLacks { feature } => {
@@ -156,6 +169,8 @@ pub struct Desired {
     pub target: SystemId,
     /// The target's capabilities (from its snapshot).
     pub target_capabilities: Capabilities,
+    /// The time the translation was made for (windows ended by then are not carried).
+    pub as_of: Timestamp,
     /// Desired assignments, sorted, one per key.
     pub assignments: Vec<Assignment>,
     /// Desired memberships, sorted.
@@ -293,47 +308,71 @@ pub fn translate_at(
         .iter()
         .map(|u| (u.id.as_str(), &u.id))
         .collect();
-    let target_by_email: HashMap<&str, &UserId> = target
-        .users
-        .iter()
-        .filter_map(|u| u.email.as_ref().map(|e| (e.normalized(), &u.id)))
-        .collect();
+    // `None` marks an address several target users share: matching it would be a guess.
+    let mut target_by_email: HashMap<&str, Option<&UserId>> = HashMap::new();
+    for u in &target.users {
+        if let Some(e) = &u.email {
+            target_by_email
+                .entry(e.normalized())
+                .and_modify(|hit| *hit = None)
+                .or_insert(Some(&u.id));
+        }
+    }
     let source_users: HashMap<&UserId, &crate::model::User> =
         source.users.iter().map(|u| (&u.id, u)).collect();
-    let map_user = |u: &UserId| -> Option<UserId> {
+    let map_user = |u: &UserId| -> std::result::Result<UserId, SkipReason> {
+        let none = || SkipReason::NoTargetUser { user: u.clone() };
         if let Some(t) = mapping.user_map.get(u) {
-            return target_users.get(t.as_str()).map(|&t| t.clone());
+            return target_users
+                .get(t.as_str())
+                .map(|&t| t.clone())
+                .ok_or_else(none);
         }
         match mapping.principal_match {
-            PrincipalMatch::Id => target_users.get(u.as_str()).map(|&t| t.clone()),
-            PrincipalMatch::Email => source_users
-                .get(u)
-                .and_then(|su| su.email.as_ref())
-                .and_then(|e| target_by_email.get(e.normalized()))
-                .map(|&t| t.clone()),
+            PrincipalMatch::Id => target_users
+                .get(u.as_str())
+                .map(|&t| t.clone())
+                .ok_or_else(none),
+            PrincipalMatch::Email => {
+                let email = source_users
+                    .get(u)
+                    .and_then(|su| su.email.as_ref())
+                    .ok_or_else(none)?;
+                match target_by_email.get(email.normalized()) {
+                    Some(Some(t)) => Ok((*t).clone()),
+                    Some(None) => Err(SkipReason::AmbiguousTargetUser {
+                        user: u.clone(),
+                        email: email.to_string(),
+                    }),
+                    None => Err(none()),
+                }
+            }
         }
     };
     let groups_carried = mapping.group_match != GroupMatch::None || !mapping.group_map.is_empty();
     let source_groups: HashMap<&GroupId, &crate::model::Group> =
         source.groups.iter().map(|g| (&g.id, g)).collect();
+    let target_groups: HashMap<&GroupId, &GroupId> =
+        target.groups.iter().map(|g| (&g.id, &g.id)).collect();
+    // Groups are sorted by id, so a shared name resolves to the lowest id, as before.
+    let mut target_group_names: HashMap<&str, &GroupId> = HashMap::new();
+    for g in &target.groups {
+        target_group_names.entry(g.name.as_str()).or_insert(&g.id);
+    }
     let map_group = |g: &GroupId| -> std::result::Result<GroupId, SkipReason> {
-        if let Some(t) = mapping.group_map.get(g) {
-            return target
-                .groups
-                .iter()
-                .find(|x| &x.id == t)
-                .map(|x| x.id.clone())
-                .ok_or(SkipReason::NoTargetGroup { group: g.clone() });
-        }
-        let found = match mapping.group_match {
-            GroupMatch::None => return Err(SkipReason::GroupsNotCarried),
-            GroupMatch::Id => target.groups.iter().find(|x| &x.id == g),
-            GroupMatch::Name => source_groups
-                .get(g)
-                .and_then(|sg| target.groups.iter().find(|x| x.name == sg.name)),
+        let found = if let Some(t) = mapping.group_map.get(g) {
+            target_groups.get(t).copied()
+        } else {
+            match mapping.group_match {
+                GroupMatch::None => return Err(SkipReason::GroupsNotCarried),
+                GroupMatch::Id => target_groups.get(g).copied(),
+                GroupMatch::Name => source_groups
+                    .get(g)
+                    .and_then(|sg| target_group_names.get(sg.name.as_str()).copied()),
+            }
         };
         found
-            .map(|x| x.id.clone())
+            .cloned()
             .ok_or(SkipReason::NoTargetGroup { group: g.clone() })
     };
 
@@ -343,6 +382,12 @@ pub fn translate_at(
     let mut skipped = Vec::new();
     let mut warnings = Vec::new();
     let mut carried_assignments = Vec::new();
+    // Only targets with a per-user limit can drop a carried item later (step 4); for
+    // them, remember which source item fed which key, so a dropped key is reported
+    // against the source items it came from.
+    let limited = caps.max_assignments_per_user.is_some();
+    let mut contributions: Vec<(usize, AssignmentKey)> = Vec::new();
+    let mut by_membership: HashSet<usize> = HashSet::new();
     let skip = |skipped: &mut Vec<Skipped>, a: &Assignment, reason: SkipReason| {
         skipped.push(Skipped {
             item: SkippedItem::Assignment {
@@ -371,13 +416,9 @@ pub fn translate_at(
         };
         let principal = match &a.principal {
             Principal::User(u) => match map_user(u) {
-                Some(t) => Principal::User(t),
-                None => {
-                    skip(
-                        &mut skipped,
-                        a,
-                        SkipReason::NoTargetUser { user: u.clone() },
-                    );
+                Ok(t) => Principal::User(t),
+                Err(reason) => {
+                    skip(&mut skipped, a, reason);
                     continue;
                 }
             },
@@ -457,6 +498,9 @@ pub fn translate_at(
                         continue;
                     }
                     memberships.insert(Membership::new(user.clone(), group.clone()), ());
+                    if limited {
+                        by_membership.insert(index);
+                    }
                     carried = true;
                 }
                 ResolvedTarget::Profile(profile, accepts) => {
@@ -490,21 +534,35 @@ pub fn translate_at(
                         );
                         continue;
                     }
-                    let key = item.key();
-                    match desired.get(&key).copied() {
-                        None => {
-                            desired.insert(key, window);
+                    let key = AssignmentKey {
+                        principal: item.principal,
+                        profile: item.profile,
+                        scope: item.scope,
+                    };
+                    let key_copy = limited.then(|| key.clone());
+                    match desired.entry(key) {
+                        Entry::Vacant(v) => {
+                            v.insert(window);
                         }
-                        Some(held) if held == window => {}
-                        Some(held) => match union(held, window) {
-                            Some(u) => {
-                                desired.insert(key, u);
+                        Entry::Occupied(mut o) => {
+                            let held = *o.get();
+                            if held != window {
+                                match union(held, window) {
+                                    Some(u) => *o.get_mut() = u,
+                                    None => {
+                                        skip(
+                                            &mut skipped,
+                                            a,
+                                            SkipReason::WindowConflict { kept: held },
+                                        );
+                                        continue;
+                                    }
+                                }
                             }
-                            None => {
-                                skip(&mut skipped, a, SkipReason::WindowConflict { kept: held });
-                                continue;
-                            }
-                        },
+                        }
+                    }
+                    if let Some(key) = key_copy {
+                        contributions.push((index, key));
                     }
                     carried = true;
                 }
@@ -515,32 +573,38 @@ pub fn translate_at(
         }
     }
 
-    // 4. Per-user limits: keep the first assignments in key order, skip the rest.
+    // 4. Per-user limits: keep the first assignments in key order; the source items
+    //    behind the others are skipped, and no longer count as carried unless they
+    //    also fed a kept key or a membership.
     if let Some(max) = caps.max_assignments_per_user {
-        let mut per_user: HashMap<UserId, u32> = HashMap::new();
-        let mut over = Vec::new();
-        for (key, validity) in &desired {
+        let mut per_user: HashMap<&UserId, u32> = HashMap::new();
+        let mut over: HashSet<AssignmentKey> = HashSet::new();
+        for key in desired.keys() {
             if let Principal::User(u) = &key.principal {
-                let n = per_user.entry(u.clone()).or_default();
+                let n = per_user.entry(u).or_default();
                 *n += 1;
                 if *n > max {
-                    over.push((key.clone(), *validity));
+                    over.insert(key.clone());
                 }
             }
         }
-        for (key, validity) in over {
-            desired.remove(&key);
-            skipped.push(Skipped {
-                item: SkippedItem::Assignment {
-                    assignment: Assignment {
-                        principal: key.principal,
-                        profile: key.profile,
-                        scope: key.scope,
-                        validity,
-                    },
-                },
-                reason: SkipReason::PerUserLimit { max },
-            });
+        if !over.is_empty() {
+            for key in &over {
+                desired.remove(key);
+            }
+            let mut kept: HashSet<usize> = by_membership;
+            for (index, key) in &contributions {
+                if over.contains(key) {
+                    skip(
+                        &mut skipped,
+                        &source.assignments[*index],
+                        SkipReason::PerUserLimit { max },
+                    );
+                } else {
+                    kept.insert(*index);
+                }
+            }
+            carried_assignments.retain(|i| kept.contains(i));
         }
     }
 
@@ -555,11 +619,8 @@ pub fn translate_at(
             })
         } else {
             match (map_user(&m.user), map_group(&m.group)) {
-                (None, _) => Some(SkipReason::NoTargetUser {
-                    user: m.user.clone(),
-                }),
-                (_, Err(reason)) => Some(reason),
-                (Some(user), Ok(group)) => {
+                (Err(reason), _) | (_, Err(reason)) => Some(reason),
+                (Ok(user), Ok(group)) => {
                     memberships.insert(Membership::new(user, group), ());
                     carried_memberships.push(index);
                     None
@@ -586,6 +647,7 @@ pub fn translate_at(
         source: source.system.clone(),
         target: target.system.clone(),
         target_capabilities: caps,
+        as_of: now,
         assignments: desired
             .into_iter()
             .map(|(k, validity)| Assignment {
