@@ -11,4 +11,6 @@
 //! | `Assignment` | profile assignment |
 //! | `Membership` | user-group membership |
 //!
-//! The client, adapter and sandbox arrive with the Visier adapter issue.
+//! Rooms (DESIGN.md §5): [`wire`] (the DTOs exactly as on the wire).
+
+pub mod wire;
