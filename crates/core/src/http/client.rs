@@ -194,8 +194,9 @@ impl HttpClient {
     ///   may have passed the request on), so only idempotent requests (see
     ///   [`Request::idempotent`]) are retried.
     ///
-    /// A hint longer than [`RetryPolicy::max_retry_after`] ends the retries with
-    /// [`Error::RateLimited`]. Invalid input (path parameter, header, query) fails
+    /// A hint longer than [`RetryPolicy::max_retry_after`] ends the retries at once:
+    /// a 429 with [`Error::RateLimited`] carrying the hint, any other status (a 503
+    /// in maintenance) with the hooks' error for it, which keeps the status. Invalid input (path parameter, header, query) fails
     /// with [`Error::InvalidInput`] before anything is sent.
     pub async fn send(&self, request: Request) -> Result<Response> {
         let template = request.template();
@@ -283,8 +284,13 @@ impl HttpClient {
                     retry_after_ms = wait.as_millis() as u64,
                     "server asks to wait longer than allowed; giving up"
                 );
-                return Err(Error::RateLimited {
-                    retry_after: Some(wait),
+                // A 429 says "rate limited, come back then"; any other status (a 503
+                // in maintenance) keeps its own error, with its status.
+                return Err(match error {
+                    Error::RateLimited { .. } => Error::RateLimited {
+                        retry_after: Some(wait),
+                    },
+                    other => other,
                 });
             }
             let backoff = inner.retry.backoff(attempt, fastrand::f64());

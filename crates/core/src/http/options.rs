@@ -391,7 +391,10 @@ pub(crate) fn is_loopback(url: &Url) -> bool {
     match url.host() {
         Some(Host::Domain(d)) => d.eq_ignore_ascii_case("localhost"),
         Some(Host::Ipv4(ip)) => IpAddr::V4(ip).is_loopback(),
-        Some(Host::Ipv6(ip)) => IpAddr::V6(ip).is_loopback(),
+        // `::ffff:127.0.0.1` is the IPv4 loopback written as IPv6.
+        Some(Host::Ipv6(ip)) => {
+            ip.is_loopback() || ip.to_ipv4_mapped().is_some_and(|v4| v4.is_loopback())
+        }
         None => false,
     }
 }
@@ -423,6 +426,8 @@ mod tests {
         assert!(ok("http://127.0.0.1:8080"));
         assert!(ok("http://127.3.4.5"));
         assert!(ok("http://[::1]:9000/api"));
+        assert!(ok("http://[::ffff:127.0.0.1]:9000"));
+        assert!(!ok("http://[::ffff:10.0.0.1]:9000"));
         assert!(ok("http://localhost:1"));
         assert!(!ok("http://api.example.com"));
         assert!(!ok("http://10.0.0.1"));

@@ -1,0 +1,692 @@
+//! Retries of the shared HTTP client: statuses, `Retry-After`, vendor reset hints,
+//! network failures, timeouts, idempotency and the counters they leave behind.
+//!
+//! Time is tokio's paused clock: waits are asserted on the client's recorded
+//! backoff ([`Stats::backoff`]) and on virtual time, never on the wall clock.
+#![cfg(feature = "http")]
+
+mod http_support;
+
+use std::time::{Duration, SystemTime};
+
+use grantbridge_core::Error;
+use grantbridge_core::http::{
+    ClientOptions, HttpClient, RateLimit, RateLimitHints, RateLimitPolicy, Request, Response,
+    RetryPolicy, Stats, VendorHooks, segment_hints, visier_hints,
+};
+use http_support::{
+    Behavior, base, http_response, options, paused_options, retries, scripted_server,
+};
+use serde_json::{Value, json};
+use tokio::time::Instant;
+use wiremock::matchers::{method, path};
+use wiremock::{Mock, MockServer, ResponseTemplate};
+
+#[derive(Debug)]
+struct SegmentHooks;
+
+impl VendorHooks for SegmentHooks {
+    fn rate_limit_hints(&self, response: &Response) -> RateLimitHints {
+        segment_hints(response)
+    }
+}
+
+#[derive(Debug)]
+struct VisierHooks;
+
+impl VendorHooks for VisierHooks {
+    fn rate_limit_hints(&self, response: &Response) -> RateLimitHints {
+        visier_hints(response.headers())
+    }
+}
+
+fn client(options: ClientOptions) -> HttpClient {
+    HttpClient::new(options).expect("valid options")
+}
+
+/// Mounts `first` for the first `times` requests to `p`, then `then` for the rest.
+async fn sequence(
+    server: &MockServer,
+    p: &str,
+    times: u64,
+    first: ResponseTemplate,
+    then: ResponseTemplate,
+) {
+    Mock::given(path(p))
+        .respond_with(first)
+        .up_to_n_times(times)
+        .with_priority(1)
+        .mount(server)
+        .await;
+    Mock::given(path(p))
+        .respond_with(then)
+        .with_priority(2)
+        .mount(server)
+        .await;
+}
+
+fn ok_json() -> ResponseTemplate {
+    ResponseTemplate::new(200).set_body_json(json!({"data": {"ok": true}}))
+}
+
+async fn requests_seen(server: &MockServer) -> usize {
+    server.received_requests().await.expect("recording").len()
+}
+
+#[tokio::test(start_paused = true)]
+async fn retry_then_success() {
+    let server = MockServer::start().await;
+    sequence(&server, "/users", 2, ResponseTemplate::new(503), ok_json()).await;
+    let client = client(paused_options(&server.uri()));
+
+    let response = client
+        .send(Request::get("/users"))
+        .await
+        .expect("third attempt succeeds");
+    assert_eq!(response.attempts(), 3);
+    let body: Value = response.json().expect("json");
+    assert_eq!(body, json!({"data": {"ok": true}}));
+    let stats = client.stats();
+    assert_eq!(
+        (stats.requests, stats.retries, stats.rate_limited),
+        (3, 2, 0)
+    );
+    assert_eq!(requests_seen(&server).await, 3);
+}
+
+#[tokio::test(start_paused = true)]
+async fn retry_budget_exhausted_returns_the_last_status() {
+    let server = MockServer::start().await;
+    sequence(
+        &server,
+        "/users",
+        1,
+        ResponseTemplate::new(502),
+        ResponseTemplate::new(504)
+            .set_body_json(json!({"message": "upstream timed out", "code": "GW"})),
+    )
+    .await;
+    let client = client(paused_options(&server.uri()).retry(retries(4)));
+
+    let err = client
+        .send(Request::get("/users"))
+        .await
+        .expect_err("never succeeds");
+    match &err {
+        Error::Vendor {
+            status,
+            code,
+            message,
+            ..
+        } => {
+            assert_eq!(*status, 504, "{err}");
+            assert_eq!(code.as_deref(), Some("GW"));
+            assert_eq!(message, "upstream timed out");
+        }
+        other => panic!("expected Vendor, got {other:?}"),
+    }
+    assert!(err.is_retryable());
+    assert_eq!(requests_seen(&server).await, 4, "max_attempts is 4");
+    assert_eq!(client.stats().retries, 3);
+}
+
+#[tokio::test(start_paused = true)]
+async fn retry_budget_exhausted_on_429_is_rate_limited_with_the_hint() {
+    let server = MockServer::start().await;
+    Mock::given(path("/users"))
+        .respond_with(ResponseTemplate::new(429).insert_header("retry-after", "2"))
+        .mount(&server)
+        .await;
+    let client = client(paused_options(&server.uri()));
+
+    let err = client
+        .send(Request::get("/users"))
+        .await
+        .expect_err("always 429");
+    assert!(
+        matches!(err, Error::RateLimited { retry_after: Some(d) } if d == Duration::from_secs(2)),
+        "{err:?}"
+    );
+    let stats = client.stats();
+    assert_eq!(
+        (stats.requests, stats.retries, stats.rate_limited),
+        (3, 2, 3)
+    );
+    assert_eq!(
+        stats.backoff,
+        Duration::from_secs(4),
+        "two waits of Retry-After: 2"
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn retry_after_in_seconds_is_honoured() {
+    let server = MockServer::start().await;
+    sequence(
+        &server,
+        "/users",
+        1,
+        ResponseTemplate::new(429).insert_header("retry-after", "7"),
+        ok_json(),
+    )
+    .await;
+    let client = client(paused_options(&server.uri()));
+
+    let start = Instant::now();
+    client
+        .send(Request::get("/users"))
+        .await
+        .expect("second attempt succeeds");
+    // The jittered backoff is at most 5 ms here; the server's 7 s is the floor.
+    assert_eq!(client.stats().backoff, Duration::from_secs(7));
+    assert!(
+        start.elapsed() >= Duration::from_secs(7),
+        "{:?}",
+        start.elapsed()
+    );
+    assert_eq!(client.stats().rate_limited, 1);
+}
+
+#[tokio::test(start_paused = true)]
+async fn retry_after_as_an_http_date_is_honoured() {
+    let server = MockServer::start().await;
+    let date = httpdate::fmt_http_date(SystemTime::now() + Duration::from_secs(30));
+    sequence(
+        &server,
+        "/users",
+        1,
+        ResponseTemplate::new(503).insert_header("retry-after", date.as_str()),
+        ok_json(),
+    )
+    .await;
+    let client = client(paused_options(&server.uri()));
+
+    let start = Instant::now();
+    client
+        .send(Request::get("/users"))
+        .await
+        .expect("second attempt succeeds");
+    // An HTTP date has whole seconds and is read against the wall clock a moment
+    // later, so the wait is just under 30 s.
+    let waited = client.stats().backoff;
+    assert!(
+        (Duration::from_secs(28)..=Duration::from_secs(30)).contains(&waited),
+        "{waited:?}"
+    );
+    assert!(start.elapsed() >= waited);
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_hint_longer_than_allowed_fails_at_once_with_the_hint() {
+    let server = MockServer::start().await;
+    Mock::given(path("/users"))
+        .respond_with(ResponseTemplate::new(429).insert_header("retry-after", "3600"))
+        .mount(&server)
+        .await;
+    let client = client(
+        paused_options(&server.uri()).retry(retries(5).max_retry_after(Duration::from_secs(120))),
+    );
+    let start = Instant::now();
+    let err = client
+        .send(Request::get("/users"))
+        .await
+        .expect_err("too long to wait");
+    assert_eq!(
+        err.retry_after(),
+        Some(Duration::from_secs(3600)),
+        "{err:?}"
+    );
+    assert_eq!(requests_seen(&server).await, 1);
+    assert_eq!(client.stats().backoff, Duration::ZERO);
+    assert!(start.elapsed() < Duration::from_secs(120));
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_503_with_a_long_hint_keeps_its_status() {
+    let server = MockServer::start().await;
+    Mock::given(path("/users"))
+        .respond_with(ResponseTemplate::new(503).insert_header("retry-after", "3600"))
+        .mount(&server)
+        .await;
+    let client = client(paused_options(&server.uri()));
+    let err = client
+        .send(Request::get("/users"))
+        .await
+        .expect_err("too long to wait");
+    assert!(matches!(err, Error::Vendor { status: 503, .. }), "{err:?}");
+    assert_eq!(requests_seen(&server).await, 1);
+}
+
+const SEGMENT_429: &str = r#"{"errors":[{"type":"RequestError","message":"Too many requests","data":{"remainingPoints":0,"msBeforeNext":57647,"consumedPoints":21}}]}"#;
+
+#[tokio::test(start_paused = true)]
+async fn segment_429_waits_for_ms_before_next() {
+    let server = MockServer::start().await;
+    let reset = httpdate::fmt_http_date(SystemTime::now() + Duration::from_secs(30));
+    sequence(
+        &server,
+        "/users/u1/permissions",
+        1,
+        ResponseTemplate::new(429)
+            .insert_header("x-ratelimit-remaining", "0")
+            .insert_header("x-ratelimit-reset", reset.as_str())
+            .set_body_raw(SEGMENT_429, "application/json"),
+        ok_json(),
+    )
+    .await;
+    let client =
+        HttpClient::with_hooks(paused_options(&server.uri()), SegmentHooks).expect("valid");
+
+    client
+        .send(
+            Request::post("/users")
+                .param("u1")
+                .path("permissions")
+                .json(&json!({})),
+        )
+        .await
+        .expect("a 429 is retried even for a POST: the server did no work");
+    let stats = client.stats();
+    assert_eq!(stats.backoff, Duration::from_millis(57_647));
+    assert_eq!((stats.requests, stats.rate_limited), (2, 1));
+}
+
+#[tokio::test(start_paused = true)]
+async fn segment_429_prefers_retry_after() {
+    let server = MockServer::start().await;
+    sequence(
+        &server,
+        "/users",
+        1,
+        ResponseTemplate::new(429)
+            .insert_header("retry-after", "3")
+            .set_body_raw(SEGMENT_429, "application/json"),
+        ok_json(),
+    )
+    .await;
+    let client =
+        HttpClient::with_hooks(paused_options(&server.uri()), SegmentHooks).expect("valid");
+    client.send(Request::get("/users")).await.expect("retried");
+    assert_eq!(client.stats().backoff, Duration::from_secs(3));
+}
+
+#[tokio::test(start_paused = true)]
+async fn segment_429_with_only_the_reset_date_waits_for_it() {
+    let server = MockServer::start().await;
+    let reset = httpdate::fmt_http_date(SystemTime::now() + Duration::from_secs(20));
+    sequence(
+        &server,
+        "/users",
+        1,
+        ResponseTemplate::new(429).insert_header("x-ratelimit-reset", reset.as_str()),
+        ok_json(),
+    )
+    .await;
+    let client =
+        HttpClient::with_hooks(paused_options(&server.uri()), SegmentHooks).expect("valid");
+    let start = Instant::now();
+    client.send(Request::get("/users")).await.expect("retried");
+    let waited = client.stats().backoff;
+    assert!(
+        (Duration::from_secs(18)..=Duration::from_secs(20)).contains(&waited),
+        "{waited:?}"
+    );
+    assert!(start.elapsed() >= waited);
+}
+
+#[tokio::test(start_paused = true)]
+async fn visier_429_with_no_minute_budget_left_waits_a_window() {
+    let server = MockServer::start().await;
+    sequence(
+        &server,
+        "/v1/admin/profiles",
+        1,
+        ResponseTemplate::new(429)
+            .insert_header("x-ratelimit-limit-minute", "100")
+            .insert_header("x-ratelimit-remaining-minute", "0")
+            .insert_header("x-ratelimit-remaining-hour", "5000"),
+        ok_json(),
+    )
+    .await;
+    let client = HttpClient::with_hooks(
+        paused_options(&server.uri())
+            .rate_limits(RateLimitPolicy::default().class("visier", RateLimit::per_minute(100))),
+        VisierHooks,
+    )
+    .expect("valid");
+    let start = Instant::now();
+    client
+        .send(Request::get("/v1/admin/profiles").class("visier"))
+        .await
+        .expect("retried after the window");
+    // Visier sends no reset time: the class is held for its window (a minute),
+    // part of it as the jittered backoff, the rest in the limiter.
+    let stats = client.stats();
+    // (tokio's timer rounds the sub-millisecond backoff up to a millisecond.)
+    let held = stats.backoff + stats.throttled;
+    assert!(
+        (Duration::from_millis(59_990)..=Duration::from_secs(60)).contains(&held),
+        "{stats:?}"
+    );
+    assert!(start.elapsed() >= Duration::from_secs(60));
+    assert_eq!((stats.requests, stats.rate_limited), (2, 1));
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_connection_reset_is_retried_for_get() {
+    let (addr, seen) = scripted_server(|n, _| {
+        if n == 0 {
+            Behavior::Reset
+        } else {
+            Behavior::Respond(http_response(
+                200,
+                &[("content-type", "application/json")],
+                "{}",
+            ))
+        }
+    })
+    .await;
+    let client = client(options(&base(addr)));
+    let response = client.send(Request::get("/users")).await.expect("retried");
+    assert_eq!(response.attempts(), 2);
+    assert_eq!(seen.lock().expect("lock").len(), 2);
+    let stats = client.stats();
+    assert_eq!(
+        (stats.requests, stats.retries, stats.transport_errors),
+        (2, 1, 1)
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_post_is_not_retried_after_a_reset_unless_marked_idempotent() {
+    let script = |n: usize, _: &_| {
+        if n == 0 {
+            Behavior::Reset
+        } else {
+            Behavior::Respond(http_response(200, &[], ""))
+        }
+    };
+
+    let (addr, seen) = scripted_server(script).await;
+    let client = client(options(&base(addr)));
+    let err = client
+        .send(Request::post("/users").json(&json!({"email": "a@example.com"})))
+        .await
+        .expect_err("outcome unknown: not repeated");
+    assert!(
+        matches!(
+            err,
+            Error::Transport {
+                timed_out: false,
+                ..
+            }
+        ),
+        "{err:?}"
+    );
+    assert_eq!(seen.lock().expect("lock").len(), 1, "sent once");
+    assert_eq!(client.stats().retries, 0);
+
+    let (addr, seen) = scripted_server(script).await;
+    let client = http_support::options(&base(addr));
+    let client = HttpClient::new(client).expect("valid");
+    client
+        .send(
+            Request::post("/users/u1/permissions")
+                .json(&json!({"roleId": "r"}))
+                .idempotent(true),
+        )
+        .await
+        .expect("marked safe: retried");
+    assert_eq!(seen.lock().expect("lock").len(), 2);
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_post_is_not_retried_after_a_502_or_504_but_is_after_429_and_503() {
+    for (status, retried) in [(502, false), (504, false), (429, true), (503, true)] {
+        let server = MockServer::start().await;
+        sequence(
+            &server,
+            "/users",
+            1,
+            ResponseTemplate::new(status),
+            ok_json(),
+        )
+        .await;
+        let client = client(paused_options(&server.uri()));
+        let result = client.send(Request::post("/users").json(&json!({}))).await;
+        assert_eq!(result.is_ok(), retried, "status {status}: {result:?}");
+        assert_eq!(
+            requests_seen(&server).await,
+            if retried { 2 } else { 1 },
+            "status {status}"
+        );
+
+        // The same POST marked idempotent is retried on every retryable status.
+        let server = MockServer::start().await;
+        sequence(
+            &server,
+            "/users",
+            1,
+            ResponseTemplate::new(status),
+            ok_json(),
+        )
+        .await;
+        let client = HttpClient::new(paused_options(&server.uri())).expect("valid");
+        client
+            .send(Request::post("/users").json(&json!({})).idempotent(true))
+            .await
+            .unwrap_or_else(|e| panic!("status {status}: {e}"));
+        assert_eq!(requests_seen(&server).await, 2, "status {status}");
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_timeout_is_a_typed_error_and_retried_only_when_idempotent() {
+    let (addr, seen) = scripted_server(|_, _| Behavior::Hang).await;
+    let client = client(
+        options(&base(addr))
+            .request_timeout(Duration::from_secs(5))
+            .retry(retries(2)),
+    );
+    let start = Instant::now();
+    let err = client
+        .send(Request::get("/slow"))
+        .await
+        .expect_err("never answers");
+    assert!(
+        matches!(
+            err,
+            Error::Transport {
+                timed_out: true,
+                ..
+            }
+        ),
+        "{err:?}"
+    );
+    assert!(err.to_string().contains("timed out"), "{err}");
+    assert!(
+        start.elapsed() >= Duration::from_secs(10),
+        "two attempts of 5 s"
+    );
+    assert_eq!(seen.lock().expect("lock").len(), 2);
+    assert_eq!(client.stats().transport_errors, 2);
+
+    let (addr, seen) = scripted_server(|_, _| Behavior::Hang).await;
+    let client = HttpClient::new(options(&base(addr)).request_timeout(Duration::from_secs(5)))
+        .expect("valid");
+    let err = client
+        .send(Request::post("/slow").json(&json!({})))
+        .await
+        .expect_err("hangs");
+    assert!(
+        matches!(
+            err,
+            Error::Transport {
+                timed_out: true,
+                ..
+            }
+        ),
+        "{err:?}"
+    );
+    assert_eq!(
+        seen.lock().expect("lock").len(),
+        1,
+        "a POST that timed out is not repeated"
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_truncated_body_is_a_transport_error_retried_for_get() {
+    let (addr, seen) = scripted_server(|n, _| {
+        if n == 0 {
+            Behavior::Respond(b"HTTP/1.1 200 OK\r\ncontent-length: 100\r\n\r\n{\"data\":".to_vec())
+        } else {
+            Behavior::Respond(http_response(
+                200,
+                &[("content-type", "application/json")],
+                "{\"data\":1}",
+            ))
+        }
+    })
+    .await;
+    let client = client(options(&base(addr)));
+    let body: Value = client
+        .send_json(Request::get("/users"))
+        .await
+        .expect("retried");
+    assert_eq!(body, json!({"data": 1}));
+    assert_eq!(seen.lock().expect("lock").len(), 2);
+    assert_eq!(client.stats().transport_errors, 1);
+
+    let (addr, _) = scripted_server(|_, _| {
+        Behavior::Respond(b"HTTP/1.1 200 OK\r\ncontent-length: 100\r\n\r\n{\"data\":".to_vec())
+    })
+    .await;
+    let client = HttpClient::new(options(&base(addr)).retry(RetryPolicy::none())).expect("valid");
+    let err = client
+        .send(Request::get("/users"))
+        .await
+        .expect_err("truncated");
+    assert!(matches!(err, Error::Transport { .. }), "{err:?}");
+}
+
+const NGINX_502: &str = "<html>\r\n<head><title>502 Bad Gateway</title></head>\r\n<body>\r\n<center><h1>502 Bad Gateway</h1></center>\r\n<hr><center>nginx</center>\r\n</body>\r\n</html>\r\n";
+
+#[tokio::test(start_paused = true)]
+async fn an_html_502_page_becomes_a_typed_vendor_error() {
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .respond_with(ResponseTemplate::new(502).set_body_raw(NGINX_502, "text/html"))
+        .mount(&server)
+        .await;
+    let client = client(paused_options(&server.uri()));
+    let err = client
+        .send_json::<Value>(Request::get("/users"))
+        .await
+        .expect_err("502 page");
+    match &err {
+        Error::Vendor {
+            system,
+            status,
+            code,
+            message,
+            ..
+        } => {
+            assert_eq!((system.as_str(), *status, code), ("test", 502, &None));
+            assert!(message.contains("non-JSON"), "{message}");
+            assert!(message.contains("text/html"), "{message}");
+            assert!(message.contains("502 Bad Gateway"), "{message}");
+        }
+        other => panic!("expected Vendor, got {other:?}"),
+    }
+    assert!(err.is_retryable());
+    assert_eq!(requests_seen(&server).await, 3, "a GET is retried on 502");
+}
+
+#[tokio::test(start_paused = true)]
+async fn an_html_page_with_status_200_is_a_decode_error_with_context() {
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .respond_with(
+            ResponseTemplate::new(200).set_body_raw(NGINX_502, "text/html; charset=utf-8"),
+        )
+        .mount(&server)
+        .await;
+    let client = client(paused_options(&server.uri()));
+    let err = client
+        .send_json::<Value>(Request::get("/users"))
+        .await
+        .expect_err("not JSON");
+    match &err {
+        Error::Decode {
+            status,
+            content_type,
+            excerpt,
+            ..
+        } => {
+            assert_eq!(*status, 200);
+            assert_eq!(content_type.as_deref(), Some("text/html; charset=utf-8"));
+            assert!(excerpt.starts_with("<html>"), "{excerpt}");
+        }
+        other => panic!("expected Decode, got {other:?}"),
+    }
+    assert_eq!(
+        requests_seen(&server).await,
+        1,
+        "a decode error is not retried"
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn counters_after_a_run() {
+    let server = MockServer::start().await;
+    let page = r#"{"data":[1,2,3]}"#;
+    sequence(
+        &server,
+        "/users",
+        1,
+        ResponseTemplate::new(429).insert_header("retry-after", "1"),
+        ResponseTemplate::new(200).set_body_raw(page, "application/json"),
+    )
+    .await;
+    Mock::given(path("/groups"))
+        .respond_with(ResponseTemplate::new(201).set_body_raw("{}", "application/json"))
+        .mount(&server)
+        .await;
+    let client = client(paused_options(&server.uri()));
+    let clone = client.clone();
+
+    client
+        .send(Request::get("/users").class("read"))
+        .await
+        .expect("retried");
+    let body = json!({"name": "admins"});
+    let sent = serde_json::to_vec(&body).expect("json").len() as u64;
+    clone
+        .send(Request::post("/groups").json(&body).class("write"))
+        .await
+        .expect("created");
+
+    let stats = client.stats();
+    assert_eq!(
+        stats,
+        Stats {
+            requests: 3,
+            retries: 1,
+            rate_limited: 1,
+            transport_errors: 0,
+            bytes_received: page.len() as u64 + 2,
+            bytes_sent: sent,
+            backoff: Duration::from_secs(1),
+            throttled: Duration::ZERO,
+        }
+    );
+    let by_class = client.class_stats();
+    assert_eq!(by_class["read"].requests, 2);
+    assert_eq!(by_class["read"].rate_limited, 1);
+    assert_eq!(by_class["write"].requests, 1);
+    assert_eq!(by_class["write"].bytes_sent, sent);
+    // Counters serialize, so a benchmark can print them.
+    let printed = serde_json::to_value(stats).expect("serializable");
+    assert_eq!(printed["requests"], 3);
+}
