@@ -22,3 +22,8 @@ pub mod wire;
 pub use client::{
     DEFAULT_PAGE_SIZE, EU_BASE_URL, IAM_MUTATION, SegmentClient, SegmentConfig, US_BASE_URL,
 };
+pub mod adapter;
+
+pub use adapter::SegmentSystem;
+#[cfg(feature = "sandbox")]
+pub mod sandbox;

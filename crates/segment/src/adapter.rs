@@ -1,0 +1,947 @@
+//! [`SegmentSystem`]: the core traits on top of [`SegmentClient`].
+//!
+//! | core | Segment |
+//! |---|---|
+//! | `User` | user (id), or pending invite (id = its e-mail, status `Invited`) |
+//! | `Group` | user group |
+//! | `Profile` | role (opaque: no capabilities) |
+//! | `Scope` | `Scope::Resource { kind: WORKSPACE/SOURCE/SPACE/WAREHOUSE/FUNCTION, id, labels }` |
+//! | `Validity` | unsupported: a window fails with `Unsupported(ValidityWindows)` |
+//! | `Assignment` | one (role, resource) pair of a permission |
+//! | `Membership` | group membership, written by e-mail |
+//!
+//! **Permissions.** Segment stores `{roleId, resources:[…]}` per subject. Each
+//! (role, resource) pair becomes one `Assignment`; the resource's labels (plus any
+//! permission-level labels of the read model) are part of its scope. A permission
+//! with labels but no resources is read as the `WORKSPACE` resource with those labels
+//! ("labels are exclusive to Workspace-level permissions"); one with neither yields no
+//! assignment but is kept as it is when the subject is rewritten.
+//!
+//! **Writes.** `grant` and `revoke` read each principal's direct permissions,
+//! change only the requested (role, resource, labels) pairs and write the whole list
+//! back with the *replace* operation: one read and at most one write per principal
+//! per batch, never a write when nothing changes. So a grant never drops the
+//! principal's other permissions, never adds a duplicate, and a revoke removes only
+//! the exact pair asked for. Writes to one principal are serialized within a
+//! `SegmentSystem`. With [`SegmentSystem::reuse_listed_state`] the read is skipped
+//! when the principal's permissions were read (by a listing or a write) recently.
+//!
+//! **Invites.** Pending invites are listed as users with [`UserStatus::Invited`] and
+//! can join and leave groups; their permissions cannot be read or changed through the
+//! API, so assignments to them fail with [`Error::Conflict`].
+
+use std::collections::{BTreeSet, HashMap, HashSet};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use futures::stream::{self, StreamExt, TryStreamExt};
+use grantbridge_core::{
+    AccessSystem, Assignment, AssignmentStore, Capabilities, Directory, Email, Entity, Error,
+    Extra, Group, GroupId, Label as CoreLabel, Membership, Outcome, Principal, Profile,
+    ProfileCatalog, ProfileId, ResourceId, ResourceKind, Result, Scope, ScopeKind, SystemId,
+    User as CoreUser, UserId, UserStatus, async_trait,
+};
+use tokio::time::Instant;
+
+use crate::client::{DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, SYSTEM, SegmentClient, SegmentConfig};
+use crate::wire::{self, Permission, PermissionInput, PermissionResource, ResourceType, Role};
+
+/// Principals read-modify-written at once by one `grant`/`revoke` call.
+const WRITE_CONCURRENCY: usize = 4;
+
+/// One (role, resource, labels) pair: the unit core assigns.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+struct Atom {
+    role: String,
+    kind: ResourceType,
+    id: String,
+    labels: BTreeSet<(String, String)>,
+}
+
+/// A principal's direct permissions, as atoms plus the roles held with no resource
+/// at all (kept verbatim on rewrite).
+#[derive(Clone, Debug, Default, PartialEq)]
+struct Held {
+    atoms: Vec<Atom>,
+    bare_roles: Vec<String>,
+}
+
+impl Held {
+    fn from_permissions(perms: &[Permission], workspace_id: &str) -> Held {
+        let mut held = Held::default();
+        for p in perms {
+            let extra: BTreeSet<(String, String)> = p
+                .labels
+                .iter()
+                .map(|l| (l.key.clone(), l.value.clone()))
+                .collect();
+            if p.resources.is_empty() {
+                if extra.is_empty() {
+                    held.bare_roles.push(p.role_id.clone());
+                } else {
+                    held.push(Atom {
+                        role: p.role_id.clone(),
+                        kind: ResourceType::Workspace,
+                        id: workspace_id.to_owned(),
+                        labels: extra,
+                    });
+                }
+                continue;
+            }
+            for r in &p.resources {
+                let mut labels = extra.clone();
+                labels.extend(r.labels.iter().map(|l| (l.key.clone(), l.value.clone())));
+                held.push(Atom {
+                    role: p.role_id.clone(),
+                    kind: r.kind.clone(),
+                    id: r.id.clone(),
+                    labels,
+                });
+            }
+        }
+        held
+    }
+
+    /// Adds an atom unless held (duplicates already on the server collapse on the next
+    /// write).
+    fn push(&mut self, atom: Atom) -> bool {
+        if self.atoms.contains(&atom) {
+            return false;
+        }
+        self.atoms.push(atom);
+        true
+    }
+
+    fn remove(&mut self, atom: &Atom) -> bool {
+        let before = self.atoms.len();
+        self.atoms.retain(|a| a != atom);
+        before != self.atoms.len()
+    }
+
+    /// The replace body: atoms grouped by role in order of first appearance.
+    fn to_inputs(&self) -> Vec<PermissionInput> {
+        let mut out: Vec<PermissionInput> = Vec::new();
+        for atom in &self.atoms {
+            let resource = PermissionResource {
+                id: atom.id.clone(),
+                kind: atom.kind.clone(),
+                labels: atom
+                    .labels
+                    .iter()
+                    .map(|(k, v)| wire::Label::new(k, v))
+                    .collect(),
+            };
+            match out.iter_mut().find(|p| p.role_id == atom.role) {
+                Some(p) => p.resources.push(resource),
+                None => out.push(PermissionInput {
+                    role_id: atom.role.clone(),
+                    resources: vec![resource],
+                }),
+            }
+        }
+        for role in &self.bare_roles {
+            out.push(PermissionInput {
+                role_id: role.clone(),
+                resources: Vec::new(),
+            });
+        }
+        out
+    }
+}
+
+fn atom_of(a: &Assignment) -> Result<Atom> {
+    let Scope::Resource { kind, id, labels } = &a.scope else {
+        return Err(Error::unsupported(
+            SYSTEM,
+            match a.scope.kind() {
+                ScopeKind::System => grantbridge_core::Feature::SystemScope,
+                _ => grantbridge_core::Feature::TenantScopes,
+            },
+        ));
+    };
+    let kind_wire = ResourceType::parse(kind.as_str());
+    if !kind_wire.is_known() {
+        return Err(Error::invalid(
+            format!("resource kind {kind}"),
+            "Segment permissions apply to FUNCTION, SOURCE, SPACE, WAREHOUSE or WORKSPACE",
+        ));
+    }
+    Ok(Atom {
+        role: a.profile.as_str().to_owned(),
+        kind: kind_wire,
+        id: id.as_str().to_owned(),
+        labels: labels
+            .iter()
+            .map(|l| (l.key.clone(), l.value.clone()))
+            .collect(),
+    })
+}
+
+fn assignment_of(principal: &Principal, atom: &Atom) -> Result<Assignment> {
+    Ok(Assignment::new(
+        principal.clone(),
+        ProfileId::new(atom.role.as_str())?,
+        Scope::Resource {
+            kind: ResourceKind::new(atom.kind.as_str())?,
+            id: ResourceId::new(atom.id.as_str())?,
+            labels: atom
+                .labels
+                .iter()
+                .map(|(k, v)| CoreLabel::new(k, v))
+                .collect(),
+        },
+    ))
+}
+
+/// Pending invites carry their e-mail as id; Segment user ids never hold `@`.
+fn is_invite_id(id: &UserId) -> bool {
+    id.as_str().contains('@')
+}
+
+fn core_user(u: &wire::User) -> Result<CoreUser> {
+    let mut user = CoreUser::new(UserId::new(u.id.as_str())?);
+    if !u.name.is_empty() {
+        user = user.with_name(u.name.clone());
+    }
+    match Email::new(u.email.as_str()) {
+        Ok(e) => user = user.with_email(e),
+        // Kept rather than lost: the address is still useful to a reader.
+        Err(_) => {
+            user.extra
+                .insert("email".to_owned(), serde_json::Value::from(u.email.clone()));
+        }
+    }
+    Ok(user)
+}
+
+fn invite_user(email: &str) -> Result<CoreUser> {
+    let mut user = CoreUser::new(UserId::new(email)?).with_status(UserStatus::Invited);
+    if let Ok(e) = Email::new(email) {
+        user = user.with_email(e);
+    }
+    user.extra
+        .insert("invite".to_owned(), serde_json::Value::Bool(true));
+    Ok(user)
+}
+
+/// The Segment workspace as an [`AccessSystem`].
+pub struct SegmentSystem {
+    id: SystemId,
+    client: SegmentClient,
+    workspace: wire::Workspace,
+    page_size: u32,
+    reuse_state: Option<Duration>,
+    roles: tokio::sync::Mutex<Option<Vec<Role>>>,
+    state: Mutex<HashMap<Principal, (Instant, Held)>>,
+    locks: Mutex<HashMap<Principal, Arc<tokio::sync::Mutex<()>>>>,
+}
+
+impl std::fmt::Debug for SegmentSystem {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SegmentSystem")
+            .field("id", &self.id)
+            .field("workspace", &self.workspace.id)
+            .field("page_size", &self.page_size)
+            .field("reuse_state", &self.reuse_state)
+            .finish_non_exhaustive()
+    }
+}
+
+impl SegmentSystem {
+    /// Connects: builds the client and reads the token's workspace (which also checks
+    /// the token).
+    pub async fn connect(config: SegmentConfig) -> Result<Self> {
+        let client = SegmentClient::new(&config)?;
+        Self::from_client(client).await
+    }
+
+    /// Wraps an existing client, reading its workspace.
+    pub async fn from_client(client: SegmentClient) -> Result<Self> {
+        let workspace = client.get_workspace().await?;
+        Ok(SegmentSystem {
+            id: SystemId::new(SYSTEM)?,
+            client,
+            workspace,
+            page_size: DEFAULT_PAGE_SIZE,
+            reuse_state: None,
+            roles: tokio::sync::Mutex::new(None),
+            state: Mutex::new(HashMap::new()),
+            locks: Mutex::new(HashMap::new()),
+        })
+    }
+
+    /// Names the system (default `segment`), e.g. `segment-prod`.
+    pub fn with_id(mut self, id: SystemId) -> Self {
+        self.id = id;
+        self
+    }
+
+    /// Items per page of every list call (1..=1000, default 200).
+    pub fn page_size(mut self, count: u32) -> Self {
+        self.page_size = count.clamp(1, MAX_PAGE_SIZE);
+        self
+    }
+
+    /// Lets `grant`/`revoke` reuse a principal's permissions read by a listing or
+    /// written by this system less than `max_age` ago instead of re-reading them.
+    ///
+    /// It saves one read per principal in a snapshot-then-apply run; the price is that
+    /// a change someone else made to that principal in between is overwritten. Off by
+    /// default.
+    pub fn reuse_listed_state(mut self, max_age: Duration) -> Self {
+        self.reuse_state = Some(max_age);
+        self
+    }
+
+    /// The underlying client (for its counters, or for operations the traits lack).
+    pub fn client(&self) -> &SegmentClient {
+        &self.client
+    }
+
+    /// The token's workspace.
+    pub fn workspace(&self) -> &wire::Workspace {
+        &self.workspace
+    }
+
+    /// The `WORKSPACE` scope of this workspace, optionally narrowed by labels.
+    pub fn workspace_scope(&self, labels: impl IntoIterator<Item = CoreLabel>) -> Result<Scope> {
+        Ok(Scope::Resource {
+            kind: ResourceKind::new("WORKSPACE")?,
+            id: ResourceId::new(self.workspace.id.as_str())?,
+            labels: labels.into_iter().collect(),
+        })
+    }
+
+    async fn roles(&self, refresh: bool) -> Result<Vec<Role>> {
+        let mut cached = self.roles.lock().await;
+        if let (Some(roles), false) = (cached.as_ref(), refresh) {
+            return Ok(roles.clone());
+        }
+        let roles: Vec<Role> = self
+            .client
+            .stream_roles(self.page_size)
+            .try_collect()
+            .await?;
+        *cached = Some(roles.clone());
+        Ok(roles)
+    }
+
+    fn remember(&self, principal: &Principal, held: &Held) {
+        if self.reuse_state.is_none() {
+            return;
+        }
+        let mut state = self.state.lock().unwrap_or_else(|p| p.into_inner());
+        state.insert(principal.clone(), (Instant::now(), held.clone()));
+    }
+
+    fn recalled(&self, principal: &Principal) -> Option<Held> {
+        let max_age = self.reuse_state?;
+        let state = self.state.lock().unwrap_or_else(|p| p.into_inner());
+        let (at, held) = state.get(principal)?;
+        (at.elapsed() <= max_age).then(|| held.clone())
+    }
+
+    fn forget(&self, principal: &Principal) {
+        let mut state = self.state.lock().unwrap_or_else(|p| p.into_inner());
+        state.remove(principal);
+    }
+
+    fn lock_for(&self, principal: &Principal) -> Arc<tokio::sync::Mutex<()>> {
+        let mut locks = self.locks.lock().unwrap_or_else(|p| p.into_inner());
+        locks.entry(principal.clone()).or_default().clone()
+    }
+
+    /// A pending invite named by `id`: `Conflict` (its permissions are out of the
+    /// API's reach) if it exists, else `NotFound`.
+    async fn invite_error(&self, id: &UserId) -> Error {
+        let wanted = id.as_str().to_ascii_lowercase();
+        let found = self
+            .client
+            .stream_invites(self.page_size)
+            .try_filter(|e| futures::future::ready(e.to_ascii_lowercase() == wanted))
+            .try_next()
+            .await;
+        match found {
+            Ok(Some(_)) => Error::Conflict {
+                entity: Entity::User,
+                id: id.to_string(),
+                why: "a pending invite: Segment cannot read or change an invite's permissions"
+                    .to_owned(),
+            },
+            Ok(None) => Error::not_found(Entity::User, id.as_str()),
+            Err(e) => e,
+        }
+    }
+
+    /// The principal's direct permissions, fresh from the server.
+    async fn read_held(&self, principal: &Principal) -> Result<Held> {
+        let perms = match principal {
+            Principal::User(id) => match self.client.get_user(id.as_str()).await {
+                Ok(u) => u.permissions.unwrap_or_default(),
+                Err(e) if e.kind() == grantbridge_core::ErrorKind::NotFound && is_invite_id(id) => {
+                    return Err(self.invite_error(id).await);
+                }
+                Err(e) => return Err(e),
+            },
+            Principal::Group(id) => self
+                .client
+                .get_user_group(id.as_str())
+                .await?
+                .permissions
+                .unwrap_or_default(),
+        };
+        let held = Held::from_permissions(&perms, &self.workspace.id);
+        self.remember(principal, &held);
+        Ok(held)
+    }
+
+    async fn write_held(&self, principal: &Principal, held: &Held) -> Result<()> {
+        let inputs = held.to_inputs();
+        let result = match principal {
+            Principal::User(id) => {
+                self.client
+                    .replace_permissions_for_user(id.as_str(), &inputs)
+                    .await
+            }
+            Principal::Group(id) => {
+                self.client
+                    .replace_permissions_for_user_group(id.as_str(), &inputs)
+                    .await
+            }
+        };
+        match result {
+            Ok(_) => {
+                self.remember(principal, held);
+                Ok(())
+            }
+            Err(e) => {
+                // The outcome may be unknown (a timeout): never reuse a guess.
+                self.forget(principal);
+                Err(e)
+            }
+        }
+    }
+
+    /// Validates a batch and groups its items by principal, in first-seen order.
+    async fn plan_batch(
+        &self,
+        items: &[Assignment],
+        outcomes: &mut [Option<Outcome>],
+    ) -> Vec<(Principal, Vec<(usize, Atom)>)> {
+        let caps = self.capabilities();
+        let roles = match self.roles(false).await {
+            Ok(roles) => roles,
+            Err(e) => {
+                for o in outcomes.iter_mut() {
+                    *o = Some(Outcome::Failed(e.clone()));
+                }
+                return Vec::new();
+            }
+        };
+        let role_ids: HashSet<&str> = roles.iter().map(|r| r.id.as_str()).collect();
+        let mut groups: Vec<(Principal, Vec<(usize, Atom)>)> = Vec::new();
+        for (i, a) in items.iter().enumerate() {
+            if let Some(feature) = caps.missing_for(a) {
+                outcomes[i] = Some(Outcome::Failed(Error::unsupported(SYSTEM, feature)));
+                continue;
+            }
+            let atom = match atom_of(a) {
+                Ok(atom) => atom,
+                Err(e) => {
+                    outcomes[i] = Some(Outcome::Failed(e));
+                    continue;
+                }
+            };
+            if !role_ids.contains(atom.role.as_str()) {
+                outcomes[i] = Some(Outcome::Failed(Error::not_found(
+                    Entity::Profile,
+                    a.profile.as_str(),
+                )));
+                continue;
+            }
+            match groups.iter_mut().find(|(p, _)| p == &a.principal) {
+                Some((_, list)) => list.push((i, atom)),
+                None => groups.push((a.principal.clone(), vec![(i, atom)])),
+            }
+        }
+        groups
+    }
+
+    /// Read-modify-write of one principal; returns (index, outcome) per item.
+    async fn change_one(
+        &self,
+        principal: Principal,
+        entries: Vec<(usize, Atom)>,
+        grant: bool,
+    ) -> Vec<(usize, Outcome)> {
+        let lock = self.lock_for(&principal);
+        let _guard = lock.lock().await;
+        let held = match self.recalled(&principal) {
+            Some(h) => Ok(h),
+            None => self.read_held(&principal).await,
+        };
+        let mut held = match held {
+            Ok(h) => h,
+            Err(e) => {
+                return entries
+                    .into_iter()
+                    .map(|(i, _)| (i, Outcome::Failed(e.clone())))
+                    .collect();
+            }
+        };
+        let mut results = Vec::with_capacity(entries.len());
+        for (i, atom) in entries {
+            let changed = if grant {
+                held.push(atom)
+            } else {
+                held.remove(&atom)
+            };
+            results.push((
+                i,
+                if changed {
+                    Outcome::Applied
+                } else {
+                    Outcome::AlreadyInState
+                },
+            ));
+        }
+        if results.iter().any(|(_, o)| matches!(o, Outcome::Applied))
+            && let Err(e) = self.write_held(&principal, &held).await
+        {
+            for (_, o) in &mut results {
+                if matches!(o, Outcome::Applied) {
+                    *o = Outcome::Failed(e.clone());
+                }
+            }
+        }
+        results
+    }
+
+    async fn change(&self, items: &[Assignment], grant: bool) -> Vec<Outcome> {
+        let mut outcomes: Vec<Option<Outcome>> = vec![None; items.len()];
+        let groups = self.plan_batch(items, &mut outcomes).await;
+        let results: Vec<Vec<(usize, Outcome)>> = stream::iter(groups)
+            .map(|(principal, entries)| self.change_one(principal, entries, grant))
+            .buffer_unordered(WRITE_CONCURRENCY)
+            .collect()
+            .await;
+        for (i, o) in results.into_iter().flatten() {
+            outcomes[i] = Some(o);
+        }
+        outcomes
+            .into_iter()
+            .map(|o| {
+                o.unwrap_or_else(|| {
+                    Outcome::Failed(Error::invalid("batch item", "was not processed"))
+                })
+            })
+            .collect()
+    }
+
+    fn assignments_of(&self, principal: &Principal, held: &Held) -> Result<Vec<Assignment>> {
+        held.atoms
+            .iter()
+            .map(|atom| assignment_of(principal, atom))
+            .collect()
+    }
+
+    /// E-mails of the given users: invites are their own id; users are read once each.
+    async fn emails_of(&self, users: &[UserId]) -> HashMap<UserId, Result<String>> {
+        let distinct: Vec<UserId> = users
+            .iter()
+            .cloned()
+            .collect::<BTreeSet<_>>()
+            .into_iter()
+            .collect();
+        stream::iter(distinct)
+            .map(|id: UserId| async move {
+                let email = if is_invite_id(&id) {
+                    Ok(id.as_str().to_owned())
+                } else {
+                    self.client.get_user(id.as_str()).await.map(|u| u.email)
+                };
+                (id, email)
+            })
+            .buffer_unordered(WRITE_CONCURRENCY)
+            .collect()
+            .await
+    }
+
+    /// Members (users and invites) of a group, as lowercase e-mails.
+    async fn member_emails(&self, group: &GroupId) -> Result<HashSet<String>> {
+        let users: Vec<wire::MinimalUser> = self
+            .client
+            .stream_users_from_user_group(group.as_str(), self.page_size)
+            .try_collect()
+            .await?;
+        let invites: Vec<String> = self
+            .client
+            .stream_invites_from_user_group(group.as_str(), self.page_size)
+            .try_collect()
+            .await?;
+        Ok(users
+            .into_iter()
+            .map(|u| u.email)
+            .chain(invites)
+            .map(|e| e.to_ascii_lowercase())
+            .collect())
+    }
+
+    async fn change_memberships(&self, items: &[Membership], add: bool) -> Vec<Outcome> {
+        let mut outcomes: Vec<Option<Outcome>> = vec![None; items.len()];
+        let users: Vec<UserId> = items.iter().map(|m| m.user.clone()).collect();
+        let emails = self.emails_of(&users).await;
+        let mut by_group: Vec<(GroupId, Vec<(usize, String)>)> = Vec::new();
+        for (i, m) in items.iter().enumerate() {
+            let email = match emails.get(&m.user) {
+                Some(Ok(e)) => e.clone(),
+                Some(Err(e)) => {
+                    outcomes[i] = Some(Outcome::Failed(e.clone()));
+                    continue;
+                }
+                None => {
+                    outcomes[i] = Some(Outcome::Failed(Error::not_found(
+                        Entity::User,
+                        m.user.as_str(),
+                    )));
+                    continue;
+                }
+            };
+            match by_group.iter_mut().find(|(g, _)| g == &m.group) {
+                Some((_, list)) => list.push((i, email)),
+                None => by_group.push((m.group.clone(), vec![(i, email)])),
+            }
+        }
+        for (group, entries) in by_group {
+            let members = match self.member_emails(&group).await {
+                Ok(m) => m,
+                Err(e) => {
+                    for (i, _) in entries {
+                        outcomes[i] = Some(Outcome::Failed(e.clone()));
+                    }
+                    continue;
+                }
+            };
+            let mut send: Vec<String> = Vec::new();
+            let mut sent_lower: HashSet<String> = HashSet::new();
+            let mut pending: Vec<usize> = Vec::new();
+            for (i, email) in entries {
+                let lower = email.to_ascii_lowercase();
+                let is_member = members.contains(&lower);
+                if is_member != add && sent_lower.insert(lower.clone()) {
+                    send.push(email);
+                    pending.push(i);
+                } else if is_member != add {
+                    // The same person twice in one batch: the first one does the work.
+                    outcomes[i] = Some(Outcome::AlreadyInState);
+                } else {
+                    outcomes[i] = Some(Outcome::AlreadyInState);
+                }
+            }
+            if send.is_empty() {
+                continue;
+            }
+            let result = if add {
+                self.client
+                    .add_users_to_user_group(group.as_str(), &send)
+                    .await
+                    .map(|_| ())
+            } else {
+                self.client
+                    .remove_users_from_user_group(group.as_str(), &send)
+                    .await
+                    .map(|_| ())
+            };
+            for i in pending {
+                outcomes[i] = Some(match &result {
+                    Ok(()) => Outcome::Applied,
+                    Err(e) => Outcome::Failed(e.clone()),
+                });
+            }
+        }
+        outcomes
+            .into_iter()
+            .map(|o| {
+                o.unwrap_or_else(|| {
+                    Outcome::Failed(Error::invalid("batch item", "was not processed"))
+                })
+            })
+            .collect()
+    }
+}
+
+#[async_trait]
+impl ProfileCatalog for SegmentSystem {
+    async fn list_profiles(&self) -> Result<Vec<Profile>> {
+        self.roles(true)
+            .await?
+            .iter()
+            .map(|r| {
+                let mut p = Profile::new(ProfileId::new(r.id.as_str())?, r.name.clone())
+                    .assignable_to([ScopeKind::Resource]);
+                if !r.description.is_empty() {
+                    p.description = Some(r.description.clone());
+                }
+                Ok(p)
+            })
+            .collect()
+    }
+
+    async fn get_profile(&self, id: &ProfileId) -> Result<Profile> {
+        // There is no "get role" operation: look it up in the (cached) role list.
+        let roles = self.roles(false).await?;
+        let role = roles
+            .iter()
+            .find(|r| r.id == id.as_str())
+            .ok_or_else(|| Error::not_found(Entity::Profile, id.as_str()))?;
+        let mut p =
+            Profile::new(id.clone(), role.name.clone()).assignable_to([ScopeKind::Resource]);
+        if !role.description.is_empty() {
+            p.description = Some(role.description.clone());
+        }
+        Ok(p)
+    }
+}
+
+#[async_trait]
+impl Directory for SegmentSystem {
+    async fn list_users(&self) -> Result<Vec<CoreUser>> {
+        let mut users: Vec<CoreUser> = self
+            .client
+            .stream_users(self.page_size)
+            .map(|u| u.and_then(|u| core_user(&u)))
+            .try_collect()
+            .await?;
+        let invites: Vec<String> = self
+            .client
+            .stream_invites(self.page_size)
+            .try_collect()
+            .await?;
+        for email in invites {
+            users.push(invite_user(&email)?);
+        }
+        Ok(users)
+    }
+
+    async fn list_groups(&self) -> Result<Vec<Group>> {
+        self.client
+            .stream_user_groups(self.page_size)
+            .map(|g| {
+                let g = g?;
+                let mut group = Group::new(GroupId::new(g.id.as_str())?, g.name.clone());
+                group.extra = Extra::from([(
+                    "memberCount".to_owned(),
+                    serde_json::Value::from(g.member_count),
+                )]);
+                Ok(group)
+            })
+            .try_collect()
+            .await
+    }
+
+    async fn list_memberships(&self) -> Result<Vec<Membership>> {
+        let groups: Vec<wire::UserGroup> = self
+            .client
+            .stream_user_groups(self.page_size)
+            .try_collect()
+            .await?;
+        let per_group: Vec<Result<Vec<Membership>>> = stream::iter(groups)
+            .map(|g| async move {
+                let gid = GroupId::new(g.id.as_str())?;
+                let mut out = Vec::new();
+                let users: Vec<wire::MinimalUser> = self
+                    .client
+                    .stream_users_from_user_group(&g.id, self.page_size)
+                    .try_collect()
+                    .await?;
+                for u in users {
+                    out.push(Membership::new(UserId::new(u.id)?, gid.clone()));
+                }
+                let invites: Vec<String> = self
+                    .client
+                    .stream_invites_from_user_group(&g.id, self.page_size)
+                    .try_collect()
+                    .await?;
+                for e in invites {
+                    out.push(Membership::new(UserId::new(e)?, gid.clone()));
+                }
+                Ok(out)
+            })
+            .buffered(WRITE_CONCURRENCY)
+            .collect()
+            .await;
+        let mut all = Vec::new();
+        for r in per_group {
+            all.extend(r?);
+        }
+        Ok(all)
+    }
+
+    async fn add_memberships(&self, items: &[Membership]) -> Vec<Outcome> {
+        self.change_memberships(items, true).await
+    }
+
+    async fn remove_memberships(&self, items: &[Membership]) -> Vec<Outcome> {
+        self.change_memberships(items, false).await
+    }
+}
+
+#[async_trait]
+impl AssignmentStore for SegmentSystem {
+    async fn list_assignments(&self) -> Result<Vec<Assignment>> {
+        let users: Vec<wire::User> = self
+            .client
+            .stream_users(self.page_size)
+            .try_collect()
+            .await?;
+        let groups: Vec<wire::UserGroup> = self
+            .client
+            .stream_user_groups(self.page_size)
+            .try_collect()
+            .await?;
+        let mut out = Vec::new();
+        for u in users {
+            let principal = Principal::User(UserId::new(u.id.as_str())?);
+            let held = Held::from_permissions(
+                u.permissions.as_deref().unwrap_or_default(),
+                &self.workspace.id,
+            );
+            out.extend(self.assignments_of(&principal, &held)?);
+            self.remember(&principal, &held);
+        }
+        for g in groups {
+            let principal = Principal::Group(GroupId::new(g.id.as_str())?);
+            let held = Held::from_permissions(
+                g.permissions.as_deref().unwrap_or_default(),
+                &self.workspace.id,
+            );
+            out.extend(self.assignments_of(&principal, &held)?);
+            self.remember(&principal, &held);
+        }
+        Ok(out)
+    }
+
+    async fn list_assignments_for(&self, principal: &Principal) -> Result<Vec<Assignment>> {
+        if let Principal::User(id) = principal
+            && is_invite_id(id)
+        {
+            // An invite's permissions are not readable: report none if it exists.
+            return match self.invite_error(id).await {
+                Error::Conflict { .. } => Ok(Vec::new()),
+                e => Err(e),
+            };
+        }
+        let held = self.read_held(principal).await?;
+        self.assignments_of(principal, &held)
+    }
+
+    async fn grant(&self, items: &[Assignment]) -> Vec<Outcome> {
+        self.change(items, true).await
+    }
+
+    async fn revoke(&self, items: &[Assignment]) -> Vec<Outcome> {
+        self.change(items, false).await
+    }
+}
+
+impl AccessSystem for SegmentSystem {
+    fn id(&self) -> &SystemId {
+        &self.id
+    }
+
+    fn capabilities(&self) -> Capabilities {
+        Capabilities {
+            validity_windows: false,
+            system_scope: false,
+            tenant_scopes: false,
+            resource_scopes: true,
+            user_principals: true,
+            group_principals: true,
+            groups: true,
+            membership_write: true,
+            profile_create: false,
+            profile_delete: false,
+            max_assignments_per_user: None,
+            max_batch: 1000,
+            page_size: Some(self.page_size as usize),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    type Spec<'a> = (ResourceType, &'a str, &'a [(&'a str, &'a str)]);
+
+    fn perm(role: &str, resources: &[Spec<'_>]) -> Permission {
+        Permission {
+            role_name: String::new(),
+            role_id: role.into(),
+            resources: resources
+                .iter()
+                .map(|(k, id, labels)| PermissionResource {
+                    id: (*id).into(),
+                    kind: k.clone(),
+                    labels: labels
+                        .iter()
+                        .map(|(k, v)| wire::Label::new(*k, *v))
+                        .collect(),
+                })
+                .collect(),
+            labels: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn held_round_trips_and_never_duplicates() {
+        let perms = vec![
+            perm("R", &[(ResourceType::Source, "T", &[])]),
+            perm("Q", &[(ResourceType::Workspace, "W", &[("env", "prod")])]),
+            perm("R", &[(ResourceType::Source, "T", &[])]),
+            perm("Z", &[]),
+        ];
+        let mut held = Held::from_permissions(&perms, "W");
+        assert_eq!(held.atoms.len(), 2, "the duplicate collapsed");
+        assert_eq!(held.bare_roles, ["Z"]);
+        let s = Atom {
+            role: "R".into(),
+            kind: ResourceType::Source,
+            id: "S".into(),
+            labels: BTreeSet::new(),
+        };
+        assert!(held.push(s.clone()));
+        assert!(!held.push(s.clone()));
+        let inputs = held.to_inputs();
+        let json = serde_json::to_string(&inputs).expect("ser");
+        assert_eq!(
+            json,
+            r#"[{"roleId":"R","resources":[{"id":"T","type":"SOURCE"},{"id":"S","type":"SOURCE"}]},{"roleId":"Q","resources":[{"id":"W","type":"WORKSPACE","labels":[{"key":"env","value":"prod"}]}]},{"roleId":"Z","resources":[]}]"#
+        );
+        assert!(held.remove(&s));
+        // A label set is part of the identity: removing the unlabelled workspace pair
+        // leaves the labelled one.
+        let unlabelled = Atom {
+            role: "Q".into(),
+            kind: ResourceType::Workspace,
+            id: "W".into(),
+            labels: BTreeSet::new(),
+        };
+        assert!(!held.remove(&unlabelled));
+        assert_eq!(held.atoms.len(), 2);
+    }
+
+    #[test]
+    fn label_only_permissions_read_as_the_workspace() {
+        let p = Permission {
+            role_name: String::new(),
+            role_id: "R".into(),
+            resources: vec![],
+            labels: vec![wire::Label::new("env", "prod")],
+        };
+        let held = Held::from_permissions(&[p], "W");
+        assert_eq!(held.atoms[0].kind, ResourceType::Workspace);
+        assert_eq!(held.atoms[0].id, "W");
+        assert_eq!(held.atoms[0].labels.len(), 1);
+    }
+}
