@@ -685,3 +685,38 @@ async fn a_panicking_handler_becomes_a_500() {
         .expect("still serving");
     assert_eq!(after.status(), 500);
 }
+
+#[tokio::test]
+async fn default_cap_refuses_just_over_sixteen_mib_with_a_readable_413() {
+    let (sandbox, effects) = start(SandboxOptions::default()).await;
+    let response = client()
+        .post(sandbox.url("/effect"))
+        .body(vec![b'q'; 16 * 1024 * 1024 + 1])
+        .send()
+        .await
+        .expect("the 413 is readable, not a reset");
+    assert_eq!(response.status(), 413);
+    let body = response.text().await.expect("body");
+    assert!(body.contains("16777216"), "{body}");
+    assert_eq!(effects.count(), 0);
+}
+
+#[tokio::test]
+async fn concurrent_requests_are_all_logged_once() {
+    let (sandbox, _) = start(SandboxOptions::default()).await;
+    let client = reqwest::Client::new();
+    let requests = (0..50).map(|i| {
+        let client = client.clone();
+        let url = sandbox.url(&format!("/users/{i}"));
+        async move { client.get(url).send().await.map(|r| r.status()) }
+    });
+    let statuses = futures::future::join_all(requests).await;
+    assert!(statuses.iter().all(|s| matches!(s, Ok(s) if *s == 200)));
+    let entries = sandbox.log().entries();
+    let seqs: Vec<u64> = entries.iter().map(|e| e.seq).collect();
+    assert_eq!(seqs, (0..50).collect::<Vec<u64>>());
+    let mut paths: Vec<String> = entries.into_iter().map(|e| e.path).collect();
+    paths.sort();
+    paths.dedup();
+    assert_eq!(paths.len(), 50);
+}

@@ -537,13 +537,15 @@ async fn process(shared: Arc<Shared>, request: Request, next: Next) -> Response 
         spiked: draws.spiked,
         handled: false,
     };
-    let declared_too_large = parts
+    // A declared length past what we would drain is refused without reading; anything
+    // else is read (and an oversized rest drained) so the client gets to read the 413.
+    let declared_hopeless = parts
         .headers
         .get(header::CONTENT_LENGTH)
         .and_then(|value| value.to_str().ok())
         .and_then(|value| value.parse::<u64>().ok())
-        .is_some_and(|len| len > shared.max_request_body as u64);
-    let body = if declared_too_large {
+        .is_some_and(|len| len > DRAIN_LIMIT.max(shared.max_request_body) as u64);
+    let body = if declared_hopeless {
         Err(())
     } else {
         read_capped(body, shared.max_request_body).await
