@@ -12,13 +12,32 @@
 //! | `Assignment` | profile bound to a role (group), or a user's private profile |
 //! | `Membership` | user in role |
 //!
-//! Rooms (DESIGN §5): [`wire`] (serde types and the typed permission set), `client`
-//! (one method per API2 method), `adapter` (the core traits) and, with feature
-//! `sandbox`, an in-process emulator.
+//! Rooms (DESIGN §5):
+//!
+//! * [`wire`]: serde types as on the wire, and the typed 26-bit [`wire::PermissionSet`];
+//! * [`client`]: [`PyramidClient`], one method per API2 method, usable on its own;
+//! * [`adapter`]: [`PyramidSystem`], the core [`AccessSystem`](grantbridge_core::AccessSystem);
+//! * `sandbox` (feature `sandbox`): a stateful in-process emulator of the API.
+//!
+//! ```no_run
+//! use grantbridge_core::prelude::*;
+//! use grantbridge_pyramid::{PyramidConfig, PyramidSystem};
+//!
+//! # async fn run() -> grantbridge_core::Result<()> {
+//! let system = PyramidSystem::connect(PyramidConfig::from_env()?).await?;
+//! for profile in system.list_profiles().await? {
+//!     println!("{}: {:?}", profile.name, profile.capabilities);
+//! }
+//! # Ok(()) }
+//! ```
 
+pub mod adapter;
 pub mod client;
+#[cfg(feature = "sandbox")]
+pub mod sandbox;
 pub mod wire;
 
+pub use adapter::PyramidSystem;
 pub use client::{
     KeyStyle, ObjectKeys, PermissionForm, PyramidClient, PyramidConfig, PyramidHooks,
 };
