@@ -31,7 +31,7 @@ use grantbridge_core::http::{
     ClientOptions, HttpClient, RateLimitHints, Request, Response, Secret, VendorHooks,
     default_error, error_fields,
 };
-use grantbridge_core::{Error, Result};
+use grantbridge_core::{Entity, Error, Result};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use serde_json::{Map, Value};
@@ -575,6 +575,21 @@ impl PyramidClient {
         decode(&response, data)
     }
 
+    /// A read of one object by id, where a null `data` means "no such object".
+    async fn read_one<T: DeserializeOwned>(
+        &self,
+        method: &'static str,
+        param: Param,
+        entity: Entity,
+        id: &str,
+    ) -> Result<T> {
+        let response = self.call("/API2/access", method, vec![param], true).await?;
+        match data_of(&response)? {
+            Value::Null => Err(Error::not_found(entity, id)),
+            data => decode(&response, data),
+        }
+    }
+
     async fn write(
         &self,
         method: &'static str,
@@ -783,9 +798,17 @@ impl PyramidClient {
     }
 
     /// `access/getRoleById`.
+    ///
+    /// `{"data": null}` is [`Error::NotFound`]; a `success:false` answer (how the
+    /// sandbox refuses an unknown id) stays [`Error::Vendor`].
     pub async fn get_role_by_id(&self, role_id: &str) -> Result<RoleData> {
-        self.read("getRoleById", vec![Self::id_param("roleId", role_id)])
-            .await
+        self.read_one(
+            "getRoleById",
+            Self::id_param("roleId", role_id),
+            Entity::Group,
+            role_id,
+        )
+        .await
     }
 
     /// `access/getAllNonPrivateRolesByTenant`.
@@ -834,9 +857,17 @@ impl PyramidClient {
     }
 
     /// `access/getUser`.
+    ///
+    /// `{"data": null}` is [`Error::NotFound`]; a `success:false` answer stays
+    /// [`Error::Vendor`].
     pub async fn get_user(&self, user_id: &str) -> Result<UserObject> {
-        self.read("getUser", vec![Self::id_param("userId", user_id)])
-            .await
+        self.read_one(
+            "getUser",
+            Self::id_param("userId", user_id),
+            Entity::User,
+            user_id,
+        )
+        .await
     }
 
     /// `access/getUsersByName`.
