@@ -931,6 +931,74 @@ mod tests {
         assert_eq!(held.atoms.len(), 2);
     }
 
+    fn arb_atom() -> impl proptest::strategy::Strategy<Value = Atom> {
+        use proptest::prelude::*;
+        let kinds = prop_oneof![
+            Just(ResourceType::Workspace),
+            Just(ResourceType::Source),
+            Just(ResourceType::Space),
+        ];
+        (
+            "[RQZ]",
+            kinds,
+            "[ST]",
+            proptest::collection::btree_set(("[ab]", "[xy]"), 0..3),
+        )
+            .prop_map(|(role, kind, id, labels)| Atom {
+                role,
+                kind,
+                id,
+                labels,
+            })
+    }
+
+    fn reread(held: &Held) -> Held {
+        let perms: Vec<Permission> = held
+            .to_inputs()
+            .into_iter()
+            .map(|p| Permission {
+                role_name: String::new(),
+                role_id: p.role_id,
+                resources: p.resources,
+                labels: Vec::new(),
+            })
+            .collect();
+        Held::from_permissions(&perms, "W")
+    }
+
+    proptest::proptest! {
+        /// Writing a principal's permissions and reading them back gives the same
+        /// pairs; a grant then a revoke of one pair touches no other pair.
+        #[test]
+        fn writes_read_back_and_changes_stay_local(
+            atoms in proptest::collection::vec(arb_atom(), 0..12),
+            extra in arb_atom(),
+        ) {
+            let mut held = Held::default();
+            for a in atoms {
+                held.push(a);
+            }
+            let back = reread(&held);
+            let set = |h: &Held| h.atoms.iter().cloned().collect::<BTreeSet<_>>();
+            proptest::prop_assert_eq!(set(&back), set(&held));
+            proptest::prop_assert_eq!(back.atoms.len(), held.atoms.len(), "no duplicates");
+            let had = held.atoms.contains(&extra);
+            let mut changed = back.clone();
+            proptest::prop_assert_eq!(changed.push(extra.clone()), !had);
+            let after_grant = reread(&changed);
+            let mut others = set(&after_grant);
+            others.remove(&extra);
+            let mut before_others = set(&held);
+            before_others.remove(&extra);
+            proptest::prop_assert_eq!(&others, &before_others);
+            let mut revoked = after_grant.clone();
+            proptest::prop_assert!(revoked.remove(&extra));
+            let mut expected = set(&held);
+            expected.remove(&extra);
+            proptest::prop_assert_eq!(set(&reread(&revoked)), expected);
+        }
+    }
+
     #[test]
     fn label_only_permissions_read_as_the_workspace() {
         let p = Permission {

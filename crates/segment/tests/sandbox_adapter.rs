@@ -427,6 +427,7 @@ async fn syncing_a_2000_user_workspace_costs_pages_plus_one_write_per_changed_pr
         previous: None,
     });
     let plan = Plan::from_changes(system.id().clone(), changes, false);
+    sandbox.log().clear();
     let before = system.client().http().stats().requests;
     let report = execute(
         &plan,
@@ -445,6 +446,12 @@ async fn syncing_a_2000_user_workspace_costs_pages_plus_one_write_per_changed_pr
     assert_eq!(
         calls, changed_principals,
         "one write per changed principal, no reads"
+    );
+    let log = sandbox.log().entries();
+    assert_eq!(log.len() as u64, calls);
+    assert!(
+        log.iter().all(|e| e.method == "PUT" && e.status == 200),
+        "every write is a replace"
     );
     println!(
         "2000-user sync: {reads} snapshot reads (= pages needed) + {calls} writes for {changed_principals} changed principals"

@@ -52,9 +52,7 @@ async fn replay(http: &reqwest::Client, base: &str, line: &Value) -> Answer {
     for pair in line["headers"].as_array().expect("headers") {
         let name = pair[0].as_str().expect("name");
         let value = pair[1].as_str().expect("value");
-        if ["host", "content-length", "connection", "accept-encoding"]
-            .contains(&name.to_ascii_lowercase().as_str())
-        {
+        if ["host", "content-length", "connection"].contains(&name.to_ascii_lowercase().as_str()) {
             continue;
         }
         request = request.header(name, value);
