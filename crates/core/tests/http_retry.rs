@@ -226,7 +226,6 @@ async fn a_hint_longer_than_allowed_fails_at_once_with_the_hint() {
     let client = client(
         paused_options(&server.uri()).retry(retries(5).max_retry_after(Duration::from_secs(120))),
     );
-    let start = Instant::now();
     let err = client
         .send(Request::get("/users"))
         .await
@@ -238,7 +237,6 @@ async fn a_hint_longer_than_allowed_fails_at_once_with_the_hint() {
     );
     assert_eq!(requests_seen(&server).await, 1);
     assert_eq!(client.stats().backoff, Duration::ZERO);
-    assert!(start.elapsed() < Duration::from_secs(120));
 }
 
 #[tokio::test(start_paused = true)]
@@ -386,7 +384,7 @@ async fn a_connection_reset_is_retried_for_get() {
         }
     })
     .await;
-    let client = client(options(&base(addr)));
+    let client = client(paused_options(&base(addr)));
     let response = client.send(Request::get("/users")).await.expect("retried");
     assert_eq!(response.attempts(), 2);
     assert_eq!(seen.lock().expect("lock").len(), 2);
@@ -408,7 +406,7 @@ async fn a_post_is_not_retried_after_a_reset_unless_marked_idempotent() {
     };
 
     let (addr, seen) = scripted_server(script).await;
-    let client = client(options(&base(addr)));
+    let client = client(paused_options(&base(addr)));
     let err = client
         .send(Request::post("/users").json(&json!({"email": "a@example.com"})))
         .await
@@ -427,7 +425,7 @@ async fn a_post_is_not_retried_after_a_reset_unless_marked_idempotent() {
     assert_eq!(client.stats().retries, 0);
 
     let (addr, seen) = scripted_server(script).await;
-    let client = http_support::options(&base(addr));
+    let client = paused_options(&base(addr));
     let client = HttpClient::new(client).expect("valid");
     client
         .send(
@@ -549,7 +547,7 @@ async fn a_truncated_body_is_a_transport_error_retried_for_get() {
         }
     })
     .await;
-    let client = client(options(&base(addr)));
+    let client = client(paused_options(&base(addr)));
     let body: Value = client
         .send_json(Request::get("/users"))
         .await
@@ -562,7 +560,8 @@ async fn a_truncated_body_is_a_transport_error_retried_for_get() {
         Behavior::Respond(b"HTTP/1.1 200 OK\r\ncontent-length: 100\r\n\r\n{\"data\":".to_vec())
     })
     .await;
-    let client = HttpClient::new(options(&base(addr)).retry(RetryPolicy::none())).expect("valid");
+    let client =
+        HttpClient::new(paused_options(&base(addr)).retry(RetryPolicy::none())).expect("valid");
     let err = client
         .send(Request::get("/users"))
         .await

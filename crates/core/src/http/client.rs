@@ -243,6 +243,7 @@ impl HttpClient {
             let outcome = self
                 .attempt(&request, &url, &headers, &template, attempt)
                 .await;
+            let send_number = permit.send_number();
             drop(permit);
             span.record("elapsed_ms", started.elapsed().as_millis() as u64);
 
@@ -252,7 +253,9 @@ impl HttpClient {
                     let status = response.status().as_u16();
                     span.record("status", status);
                     let hints = inner.hooks.rate_limit_hints(&response);
-                    inner.limiter.observe(&class, &hints, status == 429);
+                    inner
+                        .limiter
+                        .observe_sent(&class, send_number, &hints, status == 429);
                     if status == 429 {
                         inner.metrics.add(&class, Counter::RateLimited, 1);
                     }

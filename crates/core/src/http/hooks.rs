@@ -114,7 +114,8 @@ pub fn default_error(response: &Response, hints: &RateLimitHints) -> Error {
             status,
             code: code.map(|c| truncate_on_char(&response.scrub(&c), 100)),
             message,
-            request_id: request_id(response.headers()),
+            // Servers echo odd things into "ids"; it is header text like any other.
+            request_id: request_id(response.headers()).map(|id| response.scrub(&id)),
         },
     }
 }

@@ -50,11 +50,24 @@ struct Window {
     sent: VecDeque<Instant>,
 }
 
+/// What the server said is left of its budget.
+#[derive(Clone, Copy)]
+struct ServerBudget {
+    /// Requests left, less those we sent since.
+    remaining: u64,
+    /// Until when the statement holds (the server's reset, or one window).
+    until: Instant,
+    /// The send number of the request whose response said it.
+    as_of: u64,
+}
+
 #[derive(Default)]
 struct ClassState {
     windows: Vec<Window>,
+    /// Requests of this class sent so far; the last one's send number.
+    sent: u64,
     /// What the server said is left, and until when that statement holds.
-    server_remaining: Option<(u64, Instant)>,
+    server_remaining: Option<ServerBudget>,
     /// No request of this class before this instant (after a 429 with a hint).
     paused_until: Option<Instant>,
 }
@@ -94,23 +107,26 @@ impl ClassState {
             }
         }
         match self.server_remaining {
-            Some((_, until)) if until <= now => self.server_remaining = None,
-            Some((0, until)) => at = at.max(until),
+            Some(b) if b.until <= now => self.server_remaining = None,
+            Some(b) if b.remaining == 0 => at = at.max(b.until),
             _ => {}
         }
         at
     }
 
-    fn record(&mut self, now: Instant) {
+    /// Records a send at `now` and returns its send number.
+    fn record(&mut self, now: Instant) -> u64 {
         for w in &mut self.windows {
             w.sent.push_back(now);
             while w.sent.len() > w.limit.requests as usize {
                 w.sent.pop_front();
             }
         }
-        if let Some((remaining, _)) = &mut self.server_remaining {
-            *remaining = remaining.saturating_sub(1);
+        if let Some(b) = &mut self.server_remaining {
+            b.remaining = b.remaining.saturating_sub(1);
         }
+        self.sent += 1;
+        self.sent
     }
 
     /// The shortest window of this class (a minute if it has none): how long a
@@ -137,6 +153,15 @@ impl std::fmt::Debug for RateLimiter {
 #[must_use = "the concurrency slot is released when the permit is dropped"]
 pub struct Permit {
     _permit: Option<OwnedSemaphorePermit>,
+    send_number: u64,
+}
+
+impl Permit {
+    /// The number of this send in its class (1 for the first), for
+    /// [`RateLimiter::observe_sent`].
+    pub fn send_number(&self) -> u64 {
+        self.send_number
+    }
 }
 
 impl RateLimiter {
@@ -174,17 +199,14 @@ impl RateLimiter {
             }
             let permit = self.in_flight.clone().acquire_owned().await.ok();
             let now = Instant::now();
-            let ready = self.with_class(class, |s| {
-                if s.next_slot(now) <= now {
-                    s.record(now);
-                    true
-                } else {
-                    false
-                }
-            });
-            if ready {
+            let ready =
+                self.with_class(class, |s| (s.next_slot(now) <= now).then(|| s.record(now)));
+            if let Some(send_number) = ready {
                 // `None` only if the semaphore were closed, which nothing here does.
-                return Permit { _permit: permit };
+                return Permit {
+                    _permit: permit,
+                    send_number,
+                };
             }
             drop(permit);
         }
@@ -193,8 +215,29 @@ impl RateLimiter {
     /// Learns from a response's hints: a remaining budget lower than ours tightens
     /// the class until the hint's reset (or one window); a 429 with a wait pauses it.
     ///
+    /// The hints are taken as describing the server after the latest send of the
+    /// class; with requests in flight, [`RateLimiter::observe_sent`] is more exact.
     /// Does nothing when the policy is not [`RateLimitPolicy::adaptive`].
     pub fn observe(&self, class: &str, hints: &RateLimitHints, rate_limited: bool) {
+        let latest = self.with_class(class, |s| s.sent);
+        self.observe_sent(class, latest, hints, rate_limited);
+    }
+
+    /// [`RateLimiter::observe`] for the response to send number `send_number`
+    /// ([`Permit::send_number`]).
+    ///
+    /// The server's "remaining" counted the requests it had seen when it answered,
+    /// not those sent after this one and still in flight, so those are taken off
+    /// (if the server had seen some, this errs on the safe side). An answer older
+    /// than the one the current budget came from cannot raise that budget: with
+    /// concurrent requests, responses arrive out of order.
+    pub fn observe_sent(
+        &self,
+        class: &str,
+        send_number: u64,
+        hints: &RateLimitHints,
+        rate_limited: bool,
+    ) {
         if !self.policy.adaptive {
             return;
         }
@@ -202,7 +245,22 @@ impl RateLimiter {
         self.with_class(class, |s| {
             if let Some(remaining) = hints.remaining {
                 let until = now + hints.reset_after.unwrap_or_else(|| s.horizon());
-                s.server_remaining = Some((remaining, until));
+                let in_flight_after = s.sent.saturating_sub(send_number);
+                let mut budget = ServerBudget {
+                    remaining: remaining.saturating_sub(in_flight_after),
+                    until,
+                    as_of: send_number,
+                };
+                if let Some(current) = s.server_remaining
+                    && current.as_of > send_number
+                    && current.until > now
+                {
+                    budget = ServerBudget {
+                        remaining: budget.remaining.min(current.remaining),
+                        ..current
+                    };
+                }
+                s.server_remaining = Some(budget);
             }
             if rate_limited {
                 let wait = hints.retry_after.or(hints.reset_after);

@@ -125,17 +125,34 @@ const SENSITIVE_KEYS: &[&str] = &[
 const MIN_SCRUB_LEN: usize = 4;
 
 impl Scrubber {
-    /// Adds a secret to scrub from now on.
+    /// Adds a secret to scrub from now on, with the spellings a server may echo it
+    /// in: as sent in a form or query (`a+b%21`), percent-encoded (`a%20b%21`) and
+    /// escaped in a JSON string (`a \"b\"`).
     pub(crate) fn add(&self, secret: &Secret) {
-        if secret.expose().len() < MIN_SCRUB_LEN {
+        let raw = secret.expose();
+        if raw.len() < MIN_SCRUB_LEN {
             return;
+        }
+        let mut spellings = vec![raw.to_owned()];
+        spellings.push(url::form_urlencoded::byte_serialize(raw.as_bytes()).collect());
+        spellings.push(
+            percent_encoding::utf8_percent_encode(raw, percent_encoding::NON_ALPHANUMERIC)
+                .to_string(),
+        );
+        if let Ok(json) = serde_json::to_string(raw) {
+            spellings.push(json[1..json.len() - 1].to_owned());
         }
         // A poisoned lock only means another thread panicked mid-push; the list is
         // still a list of secrets, so keep using it.
         let mut list = self.secrets.write().unwrap_or_else(|p| p.into_inner());
-        if !list.iter().any(|s| s.expose() == secret.expose()) {
-            list.push(secret.clone());
+        for spelling in spellings {
+            if !list.iter().any(|s| s.expose() == spelling) {
+                list.push(Secret::new(spelling));
+            }
         }
+        // Longest first, so a secret is replaced whole before a shorter spelling
+        // that is part of it.
+        list.sort_by_key(|s| std::cmp::Reverse(s.expose().len()));
     }
 
     /// `text` with every known secret and every value of a sensitive-looking key
@@ -292,6 +309,13 @@ mod tests {
         }
         assert!(out.contains("\"a=1") || out.contains("a=1"), "{out}");
         assert!(out.contains("bad [redacted]"), "{out}");
+        sc.add(&Secret::new("pa ss\"w/rd!"));
+        let echoed = r#"got pa+ss%22w%2Frd%21 and pa%20ss%22w%2Frd%21 and "pa ss\"w/rd!" in x"#;
+        let out = sc.scrub(echoed);
+        assert_eq!(
+            out, "got [redacted] and [redacted] and \"[redacted]\" in x",
+            "{out}"
+        );
     }
 
     #[test]
