@@ -11,6 +11,13 @@
 //! | `Assignment` | profile assignment |
 //! | `Membership` | user-group membership |
 //!
-//! Rooms (DESIGN.md §5): [`wire`] (the DTOs exactly as on the wire).
+//! Rooms (DESIGN.md §5): [`wire`] (the DTOs exactly as on the wire), [`client`] (one
+//! method per Visier operation, usable as an SDK), [`auth`] (API key, ASID and OAuth
+//! tokens).
 
+pub mod auth;
+pub mod client;
 pub mod wire;
+
+pub use auth::{AuthMethod, VisierConfig, VisierCredentials};
+pub use client::{UsersQuery, VisierClient, VisierHooks};
