@@ -237,6 +237,23 @@ async fn a_hint_longer_than_allowed_fails_at_once_with_the_hint() {
     );
     assert_eq!(requests_seen(&server).await, 1);
     assert_eq!(client.stats().backoff, Duration::ZERO);
+
+    // The class stays held: the next request fails the same way without being sent,
+    // instead of sitting in the limiter for an hour.
+    let err = client
+        .send(Request::get("/users"))
+        .await
+        .expect_err("still held");
+    let left = err.retry_after().expect("a hint");
+    assert!(
+        left > Duration::from_secs(3500) && left <= Duration::from_secs(3600),
+        "{err:?}"
+    );
+    assert_eq!(requests_seen(&server).await, 1);
+    assert_eq!(client.stats().requests, 1);
+    // Another class is not held.
+    let _ = client.send(Request::get("/users").class("other")).await;
+    assert_eq!(requests_seen(&server).await, 2);
 }
 
 #[tokio::test(start_paused = true)]

@@ -298,6 +298,17 @@ async fn secrets_never_reach_logs_debug_output_or_errors() {
         "{logs}"
     );
     assert!(logs.contains("retrying"), "{logs}");
+    // Spans carry method, path template (parameters as `{}`), attempt and status.
+    for field in [
+        "method=GET",
+        "path=/echo/404/json/{}",
+        "class=default",
+        "attempt=3",
+        "status=502",
+        "elapsed_ms=",
+    ] {
+        assert!(logs.contains(field), "{field} missing from:\n{logs}");
+    }
     assert!(logs.contains("TRACE") || logs.contains("DEBUG"), "{logs}");
     assert_clean("TRACE logs", &logs);
 }

@@ -196,7 +196,9 @@ impl HttpClient {
     ///
     /// A hint longer than [`RetryPolicy::max_retry_after`] ends the retries at once:
     /// a 429 with [`Error::RateLimited`] carrying the hint, any other status (a 503
-    /// in maintenance) with the hooks' error for it, which keeps the status. Invalid input (path parameter, header, query) fails
+    /// in maintenance) with the hooks' error for it, which keeps the status. Until
+    /// that pause (or an exhausted server budget) is over, further requests of the
+    /// same class fail with [`Error::RateLimited`] without being sent. Invalid input (path parameter, header, query) fails
     /// with [`Error::InvalidInput`] before anything is sent.
     pub async fn send(&self, request: Request) -> Result<Response> {
         let template = request.template();
@@ -236,6 +238,21 @@ impl HttpClient {
         loop {
             attempt += 1;
             span.record("attempt", attempt);
+            // A server that asked for a longer pause than the policy waits out gets
+            // the same answer for every request of the class until then: fail at
+            // once rather than sit in the limiter for an hour.
+            if let Some(hold) = inner.limiter.server_hold(&class)
+                && hold > inner.retry.max_retry_after
+            {
+                tracing::info!(
+                    attempt,
+                    retry_after_ms = hold.as_millis() as u64,
+                    "class held by the server longer than allowed; not sending"
+                );
+                return Err(Error::RateLimited {
+                    retry_after: Some(hold),
+                });
+            }
             let waited = Instant::now();
             let permit = inner.limiter.acquire(&class).await;
             inner.metrics.add_throttled(&class, waited.elapsed());

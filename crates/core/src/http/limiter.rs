@@ -212,6 +212,21 @@ impl RateLimiter {
         }
     }
 
+    /// How long the *server* has told this class to wait (a 429's pause, or an
+    /// exhausted remaining budget until its reset), if it has; the client's own
+    /// windows are not included.
+    pub fn server_hold(&self, class: &str) -> Option<Duration> {
+        let now = Instant::now();
+        self.with_class(class, |s| {
+            let paused = s.paused_until.filter(|&p| p > now);
+            let budget = s
+                .server_remaining
+                .filter(|b| b.remaining == 0 && b.until > now)
+                .map(|b| b.until);
+            paused.max(budget).map(|until| until - now)
+        })
+    }
+
     /// Learns from a response's hints: a remaining budget lower than ours tightens
     /// the class until the hint's reset (or one window); a 429 with a wait pauses it.
     ///
@@ -313,7 +328,10 @@ mod tests {
             ..RateLimitHints::default()
         };
         limiter.observe("c", &hints, true);
+        assert_eq!(limiter.server_hold("c"), Some(Duration::from_secs(7)));
+        assert_eq!(limiter.server_hold("other"), None);
         drop(limiter.acquire("c").await);
         assert_eq!(start.elapsed(), Duration::from_secs(12));
+        assert_eq!(limiter.server_hold("c"), None);
     }
 }
