@@ -770,6 +770,10 @@ impl ProfileCatalog for PyramidSystem {
             extra: Extra::new(),
         };
         let id = self.client.add_profile(&data).await?;
+        // What the server stored (dates, author), when it lists it right away.
+        if let Ok(listed) = self.get_profile(&ProfileId::new(id.clone())?).await {
+            return Ok(listed);
+        }
         let mut wire = data;
         wire.profile_id = Some(id);
         wire.permissions = set.to_numeric_holder();

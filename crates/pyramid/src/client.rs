@@ -37,9 +37,9 @@ use serde::de::DeserializeOwned;
 use serde_json::{Map, Value};
 
 use crate::wire::{
-    AddUserRoleData, AddUsersRoleData, ItemId, ModifiedItemsResult, NewRole, PermissionRules,
-    ProfileApiData, ProfileRolesData, RoleData, SearchCriteria, TenantData, TenantUsersGetObject,
-    UpdateUserDb, UserObject, UserRolesData,
+    AddUserRoleData, AddUsersRoleData, ItemId, ModifiedItemsResult, NewRole, NewTenant,
+    PermissionRules, ProfileApiData, ProfileRolesData, RoleData, SearchCriteria, TenantData,
+    TenantUsersGetObject, UpdateUserDb, UserObject, UserRolesData,
 };
 
 /// The system name used in errors and spans.
@@ -649,6 +649,36 @@ impl PyramidClient {
     /// `access/getAllTenants`.
     pub async fn get_all_tenants(&self) -> Result<Vec<TenantData>> {
         self.read("getAllTenants", vec![]).await
+    }
+
+    /// `access/createTenant`: returns the new tenant's id (`modifiedList[0].id`).
+    /// Pyramid's example and third-party clients send it under `tenant`.
+    pub async fn create_tenant(&self, tenant: &NewTenant) -> Result<String> {
+        let param = self.object_param("createTenant", "newTenant", "tenant", tenant)?;
+        let mir = self.write_ok("createTenant", vec![param]).await?;
+        mir.modified_list
+            .first()
+            .and_then(|i| i.id.clone())
+            .ok_or_else(|| Error::Decode {
+                status: 200,
+                content_type: None,
+                message: "createTenant succeeded without a new id".to_owned(),
+                excerpt: String::new(),
+            })
+    }
+
+    /// `access/getTenantByName`. Documented as `name`; third-party clients send
+    /// `tenantName` (the observed default). `{"data": null}` is [`Error::NotFound`].
+    pub async fn get_tenant_by_name(&self, name: &str) -> Result<TenantData> {
+        let key = self.inner.keys.key("getTenantByName", "name", "tenantName");
+        // A plain string, so `Data` style would wrap nothing: keep the chosen key.
+        self.read_one(
+            "getTenantByName",
+            (key, Value::String(name.to_owned())),
+            Entity::Tenant,
+            name,
+        )
+        .await
     }
 
     // ---- profiles -------------------------------------------------------------

@@ -868,3 +868,51 @@ async fn hostile_ids_stay_inside_the_json_body() {
     assert_eq!(requests[0].url.path(), "/API2/access/getUser");
     assert_eq!(requests[0].url.query(), None);
 }
+
+#[tokio::test]
+async fn tenant_methods_use_the_keys_clients_send_and_null_is_not_found() {
+    let server = server().await;
+    let c = client(&server);
+    expect_call(
+        &server,
+        "createTenant",
+        json!({"tenant": {"name": "Subsidiary", "viewerSeats": 10, "proSeats": 2}, "auth": TOKEN}),
+        mir(&["t2"]),
+    )
+    .await;
+    expect_call(
+        &server,
+        "getTenantByName",
+        json!({"tenantName": "Subsidiary", "auth": TOKEN}),
+        json!({"data": {"id": "t2", "name": "Subsidiary", "viewerSeats": 10, "tenantSettings": {"showGroupFolder": true}}}),
+    )
+    .await;
+    expect_call(
+        &server,
+        "getUser",
+        json!({"userId": "gone", "auth": TOKEN}),
+        json!({"data": null}),
+    )
+    .await;
+    let new = grantbridge_pyramid::wire::NewTenant {
+        id: None,
+        name: "Subsidiary".into(),
+        viewer_seats: 10,
+        pro_seats: 2,
+        show_group_folder: None,
+    };
+    assert_eq!(c.create_tenant(&new).await.expect("created"), "t2");
+    let t = c.get_tenant_by_name("Subsidiary").await.expect("tenant");
+    assert_eq!((t.id.as_deref(), t.viewer_seats), (Some("t2"), Some(10)));
+    assert!(
+        t.extra.contains_key("tenantSettings"),
+        "unmodelled fields are kept"
+    );
+    match c.get_user("gone").await.expect_err("null") {
+        Error::NotFound { entity, id } => assert_eq!(
+            (entity, id.as_str()),
+            (grantbridge_core::Entity::User, "gone")
+        ),
+        other => panic!("{other:?}"),
+    }
+}

@@ -914,3 +914,94 @@ async fn memberships_and_bindings_round_trip() {
     );
     sandbox.shutdown().await;
 }
+
+#[tokio::test]
+async fn tenants_are_separate_systems() {
+    let sandbox = start(Seed::Demo).await;
+    let client = PyramidClient::new(&sandbox.config()).expect("client");
+    let new = grantbridge_pyramid::wire::NewTenant {
+        id: None,
+        name: "Branch".into(),
+        viewer_seats: 5,
+        pro_seats: 1,
+        show_group_folder: None,
+    };
+    let id = client.create_tenant(&new).await.expect("created");
+    assert_eq!(
+        client
+            .get_tenant_by_name("Branch")
+            .await
+            .expect("by name")
+            .id
+            .as_deref(),
+        Some(id.as_str())
+    );
+    let err = client
+        .create_tenant(&new)
+        .await
+        .expect_err("duplicate name");
+    assert!(
+        matches!(&err, Error::Vendor { status: 200, message, .. } if message.contains("already exists")),
+        "{err}"
+    );
+    assert_eq!(client.get_all_tenants().await.expect("tenants").len(), 3);
+
+    let branch = PyramidSystem::connect(sandbox.config().with_tenant(id.clone()))
+        .await
+        .expect("branch");
+    let main = PyramidSystem::connect(sandbox.config())
+        .await
+        .expect("main");
+    assert!(branch.list_profiles().await.expect("profiles").is_empty());
+    assert!(branch.list_users().await.expect("users").is_empty());
+    let new = NewProfile {
+        name: "Branch viewers".into(),
+        description: None,
+        capabilities: vec![Capability::new("app_presentation")],
+        scope: None,
+    };
+    let created = branch.create_profile(&new).await.expect("created");
+    assert_eq!(
+        branch.list_profiles().await.expect("profiles"),
+        std::slice::from_ref(&created)
+    );
+    assert!(
+        main.list_profiles()
+            .await
+            .expect("profiles")
+            .iter()
+            .all(|p| p.id != created.id)
+    );
+    // A profile of another tenant is unknown here, and a scope naming it is refused.
+    let user = main.list_users().await.expect("users")[1].id.clone();
+    let got = main
+        .grant(&[Assignment::new(
+            Principal::User(user),
+            created.id.clone(),
+            main.scope(),
+        )])
+        .await;
+    assert!(
+        matches!(
+            &got[0],
+            Outcome::Failed(Error::NotFound {
+                entity: Entity::Profile,
+                ..
+            })
+        ),
+        "{got:?}"
+    );
+    let wrong_scope = NewProfile {
+        scope: Some(main.scope()),
+        ..new
+    };
+    assert_eq!(
+        branch
+            .create_profile(&wrong_scope)
+            .await
+            .expect_err("other tenant")
+            .kind(),
+        ErrorKind::InvalidInput
+    );
+    sandbox.shutdown().await;
+}

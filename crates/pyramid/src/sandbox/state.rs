@@ -366,6 +366,36 @@ impl Store {
                     })
                     .collect(),
             )),
+            "createtenant" => {
+                let t: Value = tri!(typed(body, &["newTenant", "tenant", "data"]));
+                let Some(name) = t.get("name").and_then(Value::as_str).filter(|n| !n.trim().is_empty()) else {
+                    return failed("A tenant needs a name");
+                };
+                if self.tenants.values().any(|x| x.name == name) {
+                    return failed(format!("A tenant named {name} already exists"));
+                }
+                let id = match t.get("id").and_then(Value::as_str) {
+                    Some(id) if self.tenants.contains_key(id) => {
+                        return failed(format!("Tenant {id} already exists"));
+                    }
+                    Some(id) if !id.is_empty() => id.to_owned(),
+                    _ => self.new_id(),
+                };
+                let name = name.to_owned();
+                self.add_tenant(&id, &name);
+                if let Some(x) = self.tenants.get_mut(&id) {
+                    x.viewer_seats = t.get("viewerSeats").and_then(Value::as_i64).unwrap_or(0);
+                    x.pro_seats = t.get("proSeats").and_then(Value::as_i64).unwrap_or(0);
+                }
+                ok_ids([id])
+            }
+            "gettenantbyname" => {
+                let name = param(body, &["name", "tenantName", "data"]).and_then(Value::as_str).unwrap_or_default();
+                match self.tenants.values().find(|t| t.name == name) {
+                    Some(t) => Reply::Data(json!({"id": t.id, "name": t.name, "viewerSeats": t.viewer_seats, "proSeats": t.pro_seats})),
+                    None => failed(format!("Tenant {name} was not found")),
+                }
+            }
             "getallprofiles" => Reply::Data(Value::Array(
                 self.profiles.values().map(|p| to_json(&p.data)).collect(),
             )),

@@ -477,6 +477,24 @@ pub struct TenantData {
     pub extra: Extra,
 }
 
+/// `NewTenantObject` of `createTenant` (multi-tenancy must be enabled on the server).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct NewTenant {
+    /// A caller-chosen id, else the server makes one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub id: Option<String>,
+    /// The name.
+    pub name: String,
+    /// Viewer seats.
+    pub viewer_seats: i32,
+    /// Professional seats.
+    pub pro_seats: i32,
+    /// Whether roles get a shared group folder.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub show_group_folder: Option<bool>,
+}
+
 macro_rules! int_enum {
     ($(#[$doc:meta])* $name:ident { $( $(#[$vdoc:meta])* $variant:ident = $code:literal ),* $(,)? }) => {
         $(#[$doc])*
