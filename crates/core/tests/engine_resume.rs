@@ -1,0 +1,631 @@
+//! Killed and failing runs resume from their journal: the final state is the plan's
+//! goal and no finished item is sent again, nor applied twice.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+
+use futures::FutureExt;
+use futures::executor::block_on;
+use grantbridge_core::engine::{
+    self, Desired, ExecuteOptions, Mapping, Mode, Plan, RunReport, Snapshot,
+};
+use grantbridge_core::prelude::*;
+use grantbridge_core::{
+    Assignment, Capabilities, Email, ErrorKind, Group, GroupId, InMemorySystem, Membership,
+    NewProfile, Outcome, Principal, Profile, ProfileId, Result, Scope, SystemId, TenantCode, User,
+    UserId, Validity, async_trait,
+};
+
+/// How the decorator stops a run after its allowance of write batches.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Hang {
+    /// Never.
+    Off,
+    /// The next write call never returns and changes nothing (killed before sending).
+    Before,
+    /// The next write call changes the system, then never returns (killed before the
+    /// answer arrived, so the journal cannot know the outcome).
+    After,
+}
+
+#[derive(Default)]
+struct Log {
+    /// Every item sent in a write call, in order, as text.
+    sent: Vec<String>,
+    /// `Applied` outcomes per item, over the system's whole life.
+    applied: BTreeMap<String, usize>,
+    /// Write calls served (including hung ones).
+    calls: usize,
+    /// At each write call: journal `begin` lines minus `end` lines.
+    open_batches_at_call: Vec<isize>,
+}
+
+/// An `InMemorySystem` that records what it is sent and can hang after `k` batches.
+struct Recording {
+    inner: InMemorySystem,
+    log: Mutex<Log>,
+    hang: Mutex<(Hang, usize)>,
+    journal: Option<PathBuf>,
+}
+
+impl Recording {
+    fn new(inner: InMemorySystem, journal: Option<PathBuf>) -> Self {
+        Self {
+            inner,
+            log: Mutex::new(Log::default()),
+            hang: Mutex::new((Hang::Off, 0)),
+            journal,
+        }
+    }
+
+    fn hang_after(&self, batches: usize, how: Hang) {
+        *self.hang.lock().expect("lock") = (how, batches);
+    }
+
+    fn take_sent(&self) -> Vec<String> {
+        std::mem::take(&mut self.log.lock().expect("lock").sent)
+    }
+
+    fn applied(&self) -> BTreeMap<String, usize> {
+        self.log.lock().expect("lock").applied.clone()
+    }
+
+    /// Runs one write call through the recorder.
+    async fn write<T>(
+        &self,
+        verb: &str,
+        items: &[T],
+        show: impl Fn(&T) -> String,
+        call: impl std::future::Future<Output = Vec<Outcome>>,
+    ) -> Vec<Outcome> {
+        let names: Vec<String> = items
+            .iter()
+            .map(|i| format!("{verb} {}", show(i)))
+            .collect();
+        let how = {
+            let mut log = self.log.lock().expect("lock");
+            log.calls += 1;
+            log.sent.extend(names.iter().cloned());
+            if let Some(path) = &self.journal {
+                let text = std::fs::read_to_string(path).unwrap_or_default();
+                let count = |event: &str| {
+                    let needle = format!("\"event\":\"{event}\"");
+                    text.lines().filter(|l| l.contains(&needle)).count() as isize
+                };
+                log.open_batches_at_call.push(count("begin") - count("end"));
+            }
+            let mut hang = self.hang.lock().expect("lock");
+            match hang.0 {
+                Hang::Off => Hang::Off,
+                _ if hang.1 > 0 => {
+                    hang.1 -= 1;
+                    Hang::Off
+                }
+                how => how,
+            }
+        };
+        if how == Hang::Before {
+            return futures::future::pending().await;
+        }
+        let outcomes = call.await;
+        {
+            let mut log = self.log.lock().expect("lock");
+            for (name, o) in names.iter().zip(&outcomes) {
+                if *o == Outcome::Applied {
+                    *log.applied.entry(name.clone()).or_default() += 1;
+                }
+            }
+        }
+        if how == Hang::After {
+            return futures::future::pending().await;
+        }
+        outcomes
+    }
+}
+
+#[async_trait]
+impl ProfileCatalog for Recording {
+    async fn list_profiles(&self) -> Result<Vec<Profile>> {
+        self.inner.list_profiles().await
+    }
+    async fn get_profile(&self, id: &ProfileId) -> Result<Profile> {
+        self.inner.get_profile(id).await
+    }
+    async fn create_profile(&self, profile: &NewProfile) -> Result<Profile> {
+        self.inner.create_profile(profile).await
+    }
+}
+
+fn show_assignment(a: &Assignment) -> String {
+    format!("{} {} {}", a.principal, a.profile, a.scope)
+}
+
+fn show_membership(m: &Membership) -> String {
+    format!("{} in {}", m.user, m.group)
+}
+
+#[async_trait]
+impl Directory for Recording {
+    async fn list_users(&self) -> Result<Vec<User>> {
+        self.inner.list_users().await
+    }
+    async fn list_groups(&self) -> Result<Vec<Group>> {
+        self.inner.list_groups().await
+    }
+    async fn list_memberships(&self) -> Result<Vec<Membership>> {
+        self.inner.list_memberships().await
+    }
+    async fn add_memberships(&self, items: &[Membership]) -> Vec<Outcome> {
+        self.write(
+            "add",
+            items,
+            show_membership,
+            self.inner.add_memberships(items),
+        )
+        .await
+    }
+    async fn remove_memberships(&self, items: &[Membership]) -> Vec<Outcome> {
+        self.write(
+            "remove",
+            items,
+            show_membership,
+            self.inner.remove_memberships(items),
+        )
+        .await
+    }
+}
+
+#[async_trait]
+impl AssignmentStore for Recording {
+    async fn list_assignments(&self) -> Result<Vec<Assignment>> {
+        self.inner.list_assignments().await
+    }
+    async fn list_assignments_for(&self, principal: &Principal) -> Result<Vec<Assignment>> {
+        self.inner.list_assignments_for(principal).await
+    }
+    async fn grant(&self, items: &[Assignment]) -> Vec<Outcome> {
+        self.write("grant", items, show_assignment, self.inner.grant(items))
+            .await
+    }
+    async fn revoke(&self, items: &[Assignment]) -> Vec<Outcome> {
+        self.write("revoke", items, show_assignment, self.inner.revoke(items))
+            .await
+    }
+}
+
+impl AccessSystem for Recording {
+    fn id(&self) -> &SystemId {
+        self.inner.id()
+    }
+    fn capabilities(&self) -> Capabilities {
+        self.inner.capabilities()
+    }
+}
+
+// ---- the migration under test -------------------------------------------------------
+
+const USERS: usize = 24;
+
+fn uid(side: &str, i: usize) -> UserId {
+    UserId::new(format!("{side}-{i}")).expect("id")
+}
+
+fn mail(i: usize) -> Email {
+    Email::new(format!("user{i}@example.com")).expect("email")
+}
+
+fn ms(s: i64) -> Option<i64> {
+    Some(s * 1000)
+}
+
+/// A source where every user holds one or two profiles (some with windows, one
+/// expired), and a target that already holds part of it, some extras and a stale window.
+fn systems() -> (InMemorySystem, InMemorySystem) {
+    let tenant = Scope::tenant(TenantCode::new("emea").expect("id"), true);
+    let mut src = InMemorySystem::builder(SystemId::new("src").expect("id"))
+        .profile(Profile::new(ProfileId::new("ADMIN").expect("id"), "Admin"))
+        .profile(Profile::new(ProfileId::new("VIEW").expect("id"), "Viewer"))
+        .group(Group::new(GroupId::new("sg").expect("id"), "Analysts"));
+    let mut dst = InMemorySystem::builder(SystemId::new("dst").expect("id"))
+        .capabilities(Capabilities {
+            max_batch: 4,
+            ..Capabilities::full()
+        })
+        .profile(Profile::new(ProfileId::new("owner").expect("id"), "Owner"))
+        .profile(Profile::new(
+            ProfileId::new("reader").expect("id"),
+            "Reader",
+        ))
+        .group(Group::new(GroupId::new("tg").expect("id"), "Analysts"))
+        .scope(&tenant);
+    for i in 0..USERS {
+        src = src.user(User::new(uid("s", i)).with_email(mail(i)));
+        dst = dst.user(User::new(uid("t", i)).with_email(mail(i)));
+        let window = match i % 4 {
+            0 => Validity::ALWAYS,
+            1 => Validity::from_millis(ms(1_000), ms(4_000_000_000)).expect("valid"),
+            2 => Validity::from_millis(None, ms(2_000)).expect("valid"), // expired
+            _ => Validity::from_millis(ms(3_000_000_000), None).expect("valid"),
+        };
+        src = src.assignment(
+            Assignment::new(
+                Principal::User(uid("s", i)),
+                ProfileId::new("VIEW").expect("id"),
+                tenant.clone(),
+            )
+            .with_validity(window),
+        );
+        if i % 3 == 0 {
+            src = src.assignment(Assignment::new(
+                Principal::User(uid("s", i)),
+                ProfileId::new("ADMIN").expect("id"),
+                Scope::System,
+            ));
+        }
+        if i % 5 == 0 {
+            src = src.membership(Membership::new(
+                uid("s", i),
+                GroupId::new("sg").expect("id"),
+            ));
+        }
+        // The target already holds some of it, with a stale window on a few.
+        if i % 6 == 0 {
+            dst = dst.assignment(Assignment::new(
+                Principal::User(uid("t", i)),
+                ProfileId::new("reader").expect("id"),
+                tenant.clone(),
+            ));
+        }
+        // Extras that Mirror revokes.
+        if i % 4 == 3 {
+            dst = dst.assignment(Assignment::new(
+                Principal::User(uid("t", i)),
+                ProfileId::new("owner").expect("id"),
+                tenant.clone(),
+            ));
+        }
+        if i % 7 == 0 {
+            dst = dst.membership(Membership::new(
+                uid("t", i),
+                GroupId::new("tg").expect("id"),
+            ));
+        }
+    }
+    (src.build(), dst.build())
+}
+
+const MAPPING: &str = r#"
+[[rules]]
+name = "admins own"
+from = "Admin"
+to = [{ profile = "Owner" }]
+
+[[rules]]
+name = "viewers read"
+from = "VIEW"
+to = [{ profile = "reader" }]
+"#;
+
+fn planned(target: &InMemorySystem) -> (Desired, Plan) {
+    block_on(async {
+        let (src, _) = systems();
+        let source = Snapshot::take(&src).await.expect("snapshot");
+        let current = Snapshot::take(target).await.expect("snapshot");
+        let mapping = Mapping::parse(MAPPING, "m.toml").expect("mapping");
+        let desired = engine::translate(&source, &mapping, &current).expect("translate");
+        let plan = engine::plan(&desired, &current, Mode::Mirror);
+        (desired, plan)
+    })
+}
+
+fn journal_path(name: &str) -> PathBuf {
+    let path = std::env::temp_dir().join(format!(
+        "grantbridge-resume-{}-{name}.jsonl",
+        std::process::id()
+    ));
+    let _ = std::fs::remove_file(&path);
+    path
+}
+
+fn options(journal: &Path) -> ExecuteOptions {
+    ExecuteOptions {
+        concurrency: 2,
+        batch_size: Some(4),
+        journal: Some(journal.to_path_buf()),
+        ..ExecuteOptions::default()
+    }
+}
+
+/// Item names (as the recorder shows them) of the plan's changes, by index.
+fn names(plan: &Plan) -> Vec<String> {
+    plan.changes
+        .iter()
+        .map(|c| match c {
+            engine::Change::Grant { assignment, .. } => {
+                format!("grant {}", show_assignment(assignment))
+            }
+            engine::Change::Revoke { assignment } => {
+                format!("revoke {}", show_assignment(assignment))
+            }
+            engine::Change::AddMember { membership } => {
+                format!("add {}", show_membership(membership))
+            }
+            engine::Change::RemoveMember { membership } => {
+                format!("remove {}", show_membership(membership))
+            }
+        })
+        .collect()
+}
+
+/// Indices the journal records as finished (an `end` entry with a done outcome).
+fn finished(journal: &Path) -> BTreeSet<usize> {
+    engine::read_journal(journal)
+        .expect("journal")
+        .into_iter()
+        .filter(|(_, o)| o.is_done())
+        .map(|(i, _)| i)
+        .collect()
+}
+
+fn assert_goal_reached(system: &Recording, desired: &Desired, plan: &Plan, report: &RunReport) {
+    assert!(!report.has_failures(), "{:?}", report.counts());
+    let after = block_on(Snapshot::take(system)).expect("snapshot");
+    assert!(
+        engine::plan(desired, &after, Mode::Mirror).is_empty(),
+        "left to do after resume"
+    );
+    assert_eq!(after.assignments, desired.assignments);
+    // Every change of the plan was applied exactly once over all runs.
+    let applied = system.applied();
+    for name in names(plan) {
+        assert_eq!(applied.get(&name), Some(&1), "{name}");
+    }
+    assert_eq!(applied.len(), plan.changes.len());
+    assert_eq!(system.inner.stats().items_applied, plan.changes.len());
+}
+
+#[test]
+fn a_dropped_run_resumes_without_repeating_finished_items() {
+    for how in [Hang::Before, Hang::After] {
+        for k in [0, 1, 3, 6] {
+            let journal = journal_path(&format!("drop-{how:?}-{k}"));
+            let (_, dst) = systems();
+            let system = Recording::new(dst, Some(journal.clone()));
+            let (desired, plan) = planned(&system.inner);
+            assert!(plan.changes.len() > 20, "{}", plan.changes.len());
+            let batches = plan.changes.len().div_ceil(4);
+            assert!(k + 2 < batches);
+
+            // Run until batch k+1 hangs, then drop the run (a killed process).
+            system.hang_after(k, how);
+            let first = engine::execute(&plan, &system, &options(&journal)).now_or_never();
+            assert!(
+                first.is_none(),
+                "the run should be stuck in batch {}",
+                k + 1
+            );
+            let sent_first = system.take_sent();
+            let done = finished(&journal);
+            assert!(
+                done.len() <= 4 * k,
+                "{how:?} k={k}: {} finished",
+                done.len()
+            );
+            assert!(k == 0 || !done.is_empty(), "{how:?} k={k}");
+            assert!(sent_first.len() > done.len(), "a batch was in flight");
+
+            // Resume with the same plan and journal.
+            system.hang_after(0, Hang::Off);
+            let report =
+                block_on(engine::execute(&plan, &system, &options(&journal))).expect("resume");
+            let sent_again: BTreeSet<String> = system.take_sent().into_iter().collect();
+            let all = names(&plan);
+            for &i in &done {
+                assert!(
+                    !sent_again.contains(&all[i]),
+                    "{how:?} k={k}: finished item {} was sent again",
+                    all[i]
+                );
+            }
+            assert_eq!(report.counts().resumed, done.len());
+            // Only items of the batches that were in flight are sent twice.
+            let in_flight: BTreeSet<&String> = sent_first
+                .iter()
+                .filter(|n| {
+                    all.iter()
+                        .position(|a| a == *n)
+                        .is_some_and(|i| !done.contains(&i))
+                })
+                .collect();
+            assert_eq!(
+                sent_again.iter().filter(|n| in_flight.contains(n)).count(),
+                in_flight.len()
+            );
+            assert_goal_reached(&system, &desired, &plan, &report);
+            let _ = std::fs::remove_file(&journal);
+        }
+    }
+}
+
+#[test]
+fn a_run_with_failures_after_k_batches_resumes_only_the_failures() {
+    for k in [0, 2, 5] {
+        let journal = journal_path(&format!("fail-{k}"));
+        let (_, dst) = systems();
+        let system = Recording::new(dst, Some(journal.clone()));
+        let (desired, plan) = planned(&system.inner);
+        system.inner.fail_writes_after(Some(k));
+        let first = block_on(engine::execute(&plan, &system, &options(&journal))).expect("run");
+        let failed: BTreeSet<usize> = first
+            .items
+            .iter()
+            .filter(|i| matches!(i.outcome, Some(Outcome::Failed(_))))
+            .map(|i| i.index)
+            .collect();
+        assert!(!failed.is_empty());
+        assert_eq!(first.counts().applied + failed.len(), plan.changes.len());
+        for item in &first.items {
+            if let Some(Outcome::Failed(e)) = &item.outcome {
+                assert_eq!(e.kind(), ErrorKind::Transport);
+            }
+        }
+        system.take_sent();
+
+        system.inner.fail_writes_after(None);
+        let report = block_on(engine::execute(&plan, &system, &options(&journal))).expect("resume");
+        let all = names(&plan);
+        let sent_again: BTreeSet<String> = system.take_sent().into_iter().collect();
+        let expected: BTreeSet<String> = failed.iter().map(|&i| all[i].clone()).collect();
+        assert_eq!(
+            sent_again, expected,
+            "k={k}: only the failures are sent again"
+        );
+        assert_eq!(report.counts().resumed, plan.changes.len() - failed.len());
+        assert_goal_reached(&system, &desired, &plan, &report);
+        let _ = std::fs::remove_file(&journal);
+    }
+}
+
+#[test]
+fn failures_can_be_retried_on_their_own_without_a_journal() {
+    let (_, dst) = systems();
+    let system = Recording::new(dst, None);
+    let (desired, plan) = planned(&system.inner);
+    system.inner.fail_writes_after(Some(3));
+    let options = ExecuteOptions {
+        batch_size: Some(4),
+        concurrency: 1,
+        ..ExecuteOptions::default()
+    };
+    let first = block_on(engine::execute(&plan, &system, &options)).expect("run");
+    assert!(first.has_failures());
+    let retry = first.failures_plan();
+    assert_eq!(retry.changes.len(), first.counts().failed);
+    system.take_sent();
+    system.inner.fail_writes_after(None);
+    let second = block_on(engine::execute(&retry, &system, &options)).expect("retry");
+    assert!(!second.has_failures());
+    assert_eq!(system.take_sent().len(), retry.changes.len());
+    let mut merged = first.clone();
+    for item in &mut merged.items {
+        if let Some(r) = second.items.iter().find(|r| r.change == item.change) {
+            item.outcome = r.outcome.clone();
+        }
+    }
+    assert_goal_reached(&system, &desired, &plan, &merged);
+}
+
+#[test]
+fn the_journal_is_written_before_and_after_every_batch() {
+    let journal = journal_path("order");
+    let (_, dst) = systems();
+    let system = Recording::new(dst, Some(journal.clone()));
+    let (_, plan) = planned(&system.inner);
+    let options = ExecuteOptions {
+        concurrency: 1,
+        ..options(&journal)
+    };
+    let report = block_on(engine::execute(&plan, &system, &options)).expect("run");
+    let log = system.log.lock().expect("lock");
+    // At every call exactly one batch was begun and not yet ended: its `begin` line
+    // was on disk before the system saw the batch.
+    assert!(log.calls > 3);
+    assert!(
+        log.open_batches_at_call.iter().all(|&n| n == 1),
+        "{:?}",
+        log.open_batches_at_call
+    );
+    let text = std::fs::read_to_string(&journal).expect("journal");
+    let lines: Vec<serde_json::Value> = text
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("json line"))
+        .collect();
+    assert_eq!(lines[0]["event"], "header");
+    assert_eq!(lines.len(), 1 + 2 * log.calls);
+    for pair in lines[1..].chunks(2) {
+        assert_eq!(pair[0]["event"], "begin");
+        assert_eq!(pair[1]["event"], "end");
+        assert_eq!(pair[0]["batch"], pair[1]["batch"]);
+    }
+    assert_eq!(report.counts().applied, plan.changes.len());
+    let _ = std::fs::remove_file(&journal);
+}
+
+#[test]
+fn a_torn_last_line_is_cut_and_later_resumes_still_read_the_journal() {
+    let journal = journal_path("torn");
+    let (_, dst) = systems();
+    let system = Recording::new(dst, Some(journal.clone()));
+    let (desired, plan) = planned(&system.inner);
+    system.hang_after(2, Hang::Before);
+    assert!(
+        engine::execute(&plan, &system, &options(&journal))
+            .now_or_never()
+            .is_none()
+    );
+    // The process died while writing an entry.
+    let mut text = std::fs::read_to_string(&journal).expect("journal");
+    text.push_str(r#"{"event":"end","batch":99,"results":[[0,{"outc"#);
+    std::fs::write(&journal, text).expect("write");
+
+    // Resume, and die again.
+    system.hang_after(1, Hang::Before);
+    assert!(
+        engine::execute(&plan, &system, &options(&journal))
+            .now_or_never()
+            .is_none()
+    );
+    let done = finished(&journal);
+    system.take_sent();
+    // The third run reads the whole journal (no damaged line in the middle).
+    system.hang_after(0, Hang::Off);
+    let report = block_on(engine::execute(&plan, &system, &options(&journal))).expect("resume");
+    assert_eq!(report.counts().resumed, done.len());
+    assert_goal_reached(&system, &desired, &plan, &report);
+    let _ = std::fs::remove_file(&journal);
+}
+
+#[test]
+fn a_journal_of_another_plan_is_refused_before_anything_is_sent() {
+    let journal = journal_path("other");
+    let (_, dst) = systems();
+    let system = Recording::new(dst, Some(journal.clone()));
+    let (_, plan) = planned(&system.inner);
+    let mut other = plan.clone();
+    other.changes.truncate(3);
+    block_on(engine::execute(&other, &system, &options(&journal))).expect("run");
+    system.take_sent();
+    let err = block_on(engine::execute(&plan, &system, &options(&journal))).expect_err("refused");
+    assert_eq!(err.kind(), ErrorKind::InvalidInput);
+    assert!(err.to_string().contains("not this plan"), "{err}");
+    assert!(system.take_sent().is_empty());
+    let _ = std::fs::remove_file(&journal);
+}
+
+#[test]
+fn a_dry_run_reads_the_journal_and_shows_what_a_resume_would_do() {
+    let journal = journal_path("dry");
+    let (_, dst) = systems();
+    let system = Recording::new(dst, Some(journal.clone()));
+    let (_, plan) = planned(&system.inner);
+    system.hang_after(2, Hang::Before);
+    assert!(
+        engine::execute(&plan, &system, &options(&journal))
+            .now_or_never()
+            .is_none()
+    );
+    let before = std::fs::read_to_string(&journal).expect("journal");
+    let done = finished(&journal);
+    system.take_sent();
+    let dry = ExecuteOptions {
+        dry_run: true,
+        ..options(&journal)
+    };
+    let report = block_on(engine::execute(&plan, &system, &dry)).expect("dry run");
+    assert!(system.take_sent().is_empty());
+    assert_eq!(std::fs::read_to_string(&journal).expect("journal"), before);
+    assert_eq!(report.counts().resumed, done.len());
+    assert_eq!(report.counts().not_run, plan.changes.len() - done.len());
+    let _ = std::fs::remove_file(&journal);
+}
