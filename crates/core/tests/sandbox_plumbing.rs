@@ -720,3 +720,62 @@ async fn concurrent_requests_are_all_logged_once() {
     paths.dedup();
     assert_eq!(paths.len(), 50);
 }
+
+/// Visier-like: a per-minute window per class and an hourly one shared by all.
+struct TwoWindowStyle;
+
+impl VendorStyle for TwoWindowStyle {
+    fn budget_headers(&self, info: &RateInfo, headers: &mut HeaderMap) {
+        headers.insert("x-minute-left", HeaderValue::from(info.remaining));
+        if let Some(hour) = &info.global {
+            headers.insert("x-hour-left", HeaderValue::from(hour.remaining));
+        }
+    }
+    fn rate_limited(&self, info: &RateInfo) -> axum::response::Response {
+        grantbridge_core::sandbox::json_response(
+            StatusCode::TOO_MANY_REQUESTS,
+            &serde_json::json!({ "window": info.class, "limit": info.limit }),
+        )
+    }
+}
+
+#[tokio::test]
+async fn a_global_window_counts_every_class() {
+    let effects = Effects::default();
+    let options = SandboxOptions::default()
+        .with_rate_limit(RateWindow::per_minute(100))
+        .with_global_rate_limit(RateWindow::new(3, Duration::from_secs(3600)));
+    let sandbox = Sandbox::start(router(&effects), TwoWindowStyle, options)
+        .await
+        .expect("starts");
+    let client = client();
+    let mut seen = Vec::new();
+    for path in ["/ping", "/users/1", "/ping"] {
+        let response = client.get(sandbox.url(path)).send().await.expect("ok");
+        assert_eq!(response.status(), 200);
+        seen.push((
+            response.headers()["x-minute-left"]
+                .to_str()
+                .expect("ascii")
+                .to_owned(),
+            response.headers()["x-hour-left"]
+                .to_str()
+                .expect("ascii")
+                .to_owned(),
+        ));
+    }
+    assert_eq!(
+        seen,
+        [("99", "2"), ("98", "1"), ("97", "0")].map(|(m, h)| (m.to_owned(), h.to_owned()))
+    );
+    let refused = client.get(sandbox.url("/ping")).send().await.expect("429");
+    assert_eq!(refused.status(), 429);
+    let body: serde_json::Value =
+        serde_json::from_slice(&refused.bytes().await.expect("body")).expect("json");
+    assert_eq!(body, serde_json::json!({ "window": "*", "limit": 3 }));
+    sandbox.controls().set_global_rate_limit(None);
+    let response = client.get(sandbox.url("/ping")).send().await.expect("ok");
+    assert_eq!(response.status(), 200);
+    assert_eq!(response.headers()["x-minute-left"], "96");
+    assert!(response.headers().get("x-hour-left").is_none());
+}

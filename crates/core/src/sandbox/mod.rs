@@ -88,7 +88,7 @@ mod style;
 pub use faults::{Fault, FaultPlan};
 pub use log::{LOG_CAPACITY, LOGGED_BODY_CAP, LoggedRequest, RequestLog, is_sensitive_name};
 pub use people::{CORE_STAFF, DEMO_PEOPLE, DemoPerson};
-pub use rate::{RateInfo, RateWindow};
+pub use rate::{GLOBAL_RATE_CLASS, RateInfo, RateWindow};
 pub use server::{Sandbox, SandboxControls, SandboxOptions};
 pub use style::{
     PlainStyle, VendorStyle, json_response, plain_budget_headers, plain_payload_too_large,

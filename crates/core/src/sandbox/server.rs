@@ -51,6 +51,12 @@ pub struct SandboxOptions {
     /// Windows for particular rate classes (e.g. Segment's 60/min on IAM mutations),
     /// overriding `rate_limit` for those classes.
     pub class_rate_limits: Vec<(&'static str, RateWindow)>,
+    /// One more window that every request counts against whatever its class (e.g.
+    /// Visier's 6000 calls per hour per API key next to 100 per minute). Its budget
+    /// reaches the style as [`RateInfo::global`], or as the `RateInfo` itself (class
+    /// [`GLOBAL_RATE_CLASS`](super::GLOBAL_RATE_CLASS)) when the request's class has no
+    /// window of its own or when it is the global window that refuses.
+    pub global_rate_limit: Option<RateWindow>,
     /// Seed of the RNG behind jitter, spikes and faults.
     pub seed: u64,
     /// Largest accepted request body in bytes; larger ones get a 413. Axum extractors
@@ -67,6 +73,7 @@ impl Default for SandboxOptions {
             faults: FaultPlan::none(),
             rate_limit: None,
             class_rate_limits: Vec::new(),
+            global_rate_limit: None,
             seed: 0,
             max_request_body: DEFAULT_MAX_REQUEST_BODY,
         }
@@ -106,6 +113,12 @@ impl SandboxOptions {
         self
     }
 
+    /// Sets the global window every request counts against.
+    pub fn with_global_rate_limit(mut self, window: RateWindow) -> Self {
+        self.global_rate_limit = Some(window);
+        self
+    }
+
     /// Sets the RNG seed.
     pub fn with_seed(mut self, seed: u64) -> Self {
         self.seed = seed;
@@ -129,6 +142,7 @@ struct SandboxState {
     jitter: Duration,
     rate_limit: Option<RateWindow>,
     class_rate_limits: Vec<(&'static str, RateWindow)>,
+    global_rate_limit: Option<RateWindow>,
     limiter: RateLimiter,
 }
 
@@ -206,6 +220,11 @@ impl SandboxControls {
         }
     }
 
+    /// Sets (`Some`) or removes (`None`) the global window.
+    pub fn set_global_rate_limit(&self, window: Option<RateWindow>) {
+        self.shared.state().global_rate_limit = window;
+    }
+
     /// Forgets every window's count: every class starts with a full budget.
     pub fn reset_rate_windows(&self) {
         self.shared.state().limiter.reset();
@@ -273,6 +292,7 @@ impl Sandbox {
                 jitter: options.jitter,
                 rate_limit: options.rate_limit,
                 class_rate_limits: options.class_rate_limits,
+                global_rate_limit: options.global_rate_limit,
                 limiter: RateLimiter::default(),
             }),
         });
@@ -465,10 +485,11 @@ async fn truncate(response: Response, method: &Method) -> (Response, u16) {
 }
 
 fn injected_rate_info(shared: &Shared, class: &'static str, retry_after: Duration) -> RateInfo {
-    let state = shared.state();
+    let mut state = shared.state();
     let window = state.window_for(class);
+    let global = state.global_rate_limit;
     let now = tokio::time::Instant::now();
-    match state.limiter.peek(class, window, now) {
+    match state.limiter.peek(class, window, global, now) {
         Some(info) => RateInfo {
             remaining: 0,
             reset_after: retry_after,
@@ -481,6 +502,7 @@ fn injected_rate_info(shared: &Shared, class: &'static str, retry_after: Duratio
             remaining: 0,
             reset_after: retry_after,
             window: retry_after,
+            global: None,
         },
     }
 }
@@ -568,9 +590,10 @@ async fn process(shared: Arc<Shared>, request: Request, next: Next) -> Response 
     let admission = {
         let mut state = shared.state();
         let window = state.window_for(class);
+        let global = state.global_rate_limit;
         state
             .limiter
-            .admit(class, window, tokio::time::Instant::now())
+            .admit(class, window, global, tokio::time::Instant::now())
     };
     let budget = match admission {
         Admission::Refused(info) => {

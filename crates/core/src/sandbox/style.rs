@@ -51,14 +51,17 @@ pub trait VendorStyle: Send + Sync + 'static {
     /// For a request over its window, `info` is that window's budget (`remaining` 0).
     /// For an injected 429, `info.reset_after` is
     /// [`FaultPlan::retry_after`](super::FaultPlan::retry_after), `remaining` is 0 and
-    /// `limit`/`consumed`/`window` are the class's window if one is configured (else
-    /// `limit` and `consumed` are 0 and `window` is `retry_after`).
+    /// `limit`/`consumed`/`window`/`global` describe the class's window (or the global
+    /// one) if one is configured (else `limit` and `consumed` are 0 and `window` is
+    /// `retry_after`). When the global window refuses, `info.class` is
+    /// [`GLOBAL_RATE_CLASS`](super::GLOBAL_RATE_CLASS).
     fn rate_limited(&self, info: &RateInfo) -> Response {
         plain_rate_limited(info)
     }
 
     /// Adds remaining-budget headers to every response the vendor handler produced
-    /// (including truncated ones) when a window is configured for the request's class.
+    /// (including truncated ones) when a window is configured for the request's class
+    /// or a global window is (see [`RateInfo::global`]).
     /// Not called for 429s, injected 5xx or 413s. Default: [`plain_budget_headers`].
     fn budget_headers(&self, info: &RateInfo, headers: &mut HeaderMap) {
         plain_budget_headers(info, headers);
