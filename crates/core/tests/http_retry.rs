@@ -413,6 +413,36 @@ async fn a_connection_reset_is_retried_for_get() {
 }
 
 #[tokio::test(start_paused = true)]
+async fn a_refused_connection_is_retried_even_for_a_post() {
+    // Nothing listens on the port: the request certainly never left.
+    let port = {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+        listener.local_addr().expect("addr").port()
+    };
+    let client = client(paused_options(&format!("http://127.0.0.1:{port}")));
+    let err = client
+        .send(Request::post("/users").json(&json!({})))
+        .await
+        .expect_err("nothing listens");
+    assert!(
+        matches!(
+            err,
+            Error::Transport {
+                timed_out: false,
+                ..
+            }
+        ),
+        "{err:?}"
+    );
+    assert!(err.to_string().contains("could not connect"), "{err}");
+    let stats = client.stats();
+    assert_eq!(
+        (stats.requests, stats.retries, stats.transport_errors),
+        (3, 2, 3)
+    );
+}
+
+#[tokio::test(start_paused = true)]
 async fn a_post_is_not_retried_after_a_reset_unless_marked_idempotent() {
     let script = |n: usize, _: &_| {
         if n == 0 {

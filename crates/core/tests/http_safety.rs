@@ -493,6 +493,35 @@ async fn an_oversized_body_is_a_decode_error_and_not_retried() {
 }
 
 #[tokio::test]
+async fn an_oversized_error_page_is_cut_at_the_limit_and_mapped_by_its_status() {
+    let server = MockServer::start().await;
+    let page = format!(
+        "<html><head><title>503 Service Unavailable</title></head><body>{}</body></html>",
+        "z".repeat(10_000)
+    );
+    Mock::given(method("GET"))
+        .respond_with(ResponseTemplate::new(503).set_body_raw(page, "text/html"))
+        .mount(&server)
+        .await;
+    let client = client(options(&server.uri()).max_response_bytes(1_000));
+    let err = client.send(Request::get("/users")).await.expect_err("503");
+    match &err {
+        Error::Vendor {
+            status, message, ..
+        } => {
+            assert_eq!(*status, 503);
+            assert!(message.contains("503 Service Unavailable"), "{message}");
+        }
+        other => panic!("expected Vendor, got {other:?}"),
+    }
+    assert_eq!(
+        server.received_requests().await.expect("recording").len(),
+        3,
+        "retried like any 503"
+    );
+}
+
+#[tokio::test]
 async fn an_oversized_chunked_body_is_cut_at_the_limit() {
     // No Content-Length: the cap must hold while streaming.
     let chunk = "y".repeat(600);

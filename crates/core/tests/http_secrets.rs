@@ -21,11 +21,13 @@ const BEARER: &str = "sgp_Zx81KqLmN0pQrStUvWx";
 const PASSWORD: &str = "correct \"horse\" battery staple!";
 const COOKIE: &str = "JSESSIONID-8c1f2e77aa90";
 const SESSION: &str = "sess-41d8cd98f00b204e9800";
+/// Passed as a plain header by mistake: the name says it is a credential.
+const PLAIN_TOKEN: &str = "pt-77e1d0c4b5a6f3e2";
 
 /// Every secret and the spellings a server might echo it in.
 fn forbidden() -> Vec<String> {
     let mut out = Vec::new();
-    for s in [API_KEY, BEARER, PASSWORD, COOKIE, SESSION] {
+    for s in [API_KEY, BEARER, PASSWORD, COOKIE, SESSION, PLAIN_TOKEN] {
         out.push(s.to_owned());
         // As sent in a form body, and as a JSON string escapes it.
         out.push(url::form_urlencoded::byte_serialize(s.as_bytes()).collect());
@@ -39,6 +41,7 @@ fn forbidden() -> Vec<String> {
     out.push("battery+staple".into());
     out.push("8c1f2e77aa90".into());
     out.push("41d8cd98f00b".into());
+    out.push("77e1d0c4b5a6".into());
     out
 }
 
@@ -60,7 +63,8 @@ impl Respond for Echo {
         let headers: Vec<String> = request
             .headers
             .iter()
-            .map(|(k, v)| format!("{k}={}", String::from_utf8_lossy(v.as_bytes())))
+            // Bare values, without their names: no key-based redaction can help.
+            .map(|(_, v)| String::from_utf8_lossy(v.as_bytes()).into_owned())
             .collect();
         let body = String::from_utf8_lossy(&request.body).into_owned();
         let echoed = format!("you sent {} with {body}", headers.join(" "));
@@ -148,6 +152,7 @@ async fn secrets_never_reach_logs_debug_output_or_errors() {
 
     let options = paused_options(&server.uri())
         .header("x-tenant", "t-1")
+        .header("x-auth-token", PLAIN_TOKEN)
         .secret_header("x-api-key", "", Secret::new(API_KEY))
         .secret_header("authorization", "Bearer ", Secret::new(BEARER))
         .secret_header("cookie", "session=", Secret::new(COOKIE))

@@ -122,6 +122,12 @@ impl HttpClient {
         for secret in &options.secrets {
             scrubber.add(secret);
         }
+        // A credential passed as a plain header by mistake is still a credential.
+        for spec in &options.headers {
+            if let Some(secret) = spec.sensitive_value() {
+                scrubber.add(&secret);
+            }
+        }
         Ok(HttpClient {
             inner: Arc::new(Inner {
                 http,
@@ -227,7 +233,7 @@ impl HttpClient {
         let url = self.url_for(&request)?;
         let headers = request.header_pairs()?;
         for secret in request.secrets() {
-            inner.scrubber.add(secret);
+            inner.scrubber.add(&secret);
         }
         let class = request.class.as_str().to_owned();
         let idempotent = request.is_idempotent();
@@ -390,7 +396,11 @@ impl HttpClient {
             scrubber: inner.scrubber.clone(),
         };
         let max = inner.max_response_bytes;
-        if response.content_length().is_some_and(|n| n > max as u64) {
+        // An error page larger than the cap is still an error page: its start is
+        // kept (cut at the cap) so the status is mapped and retried as usual. Only
+        // a success body must be whole.
+        let success = status.is_success();
+        if success && response.content_length().is_some_and(|n| n > max as u64) {
             return Attempt::Fatal(read.decode_error(&format!(
                 "response body of {} bytes exceeds the limit of {max} bytes",
                 response.content_length().unwrap_or_default()
@@ -405,6 +415,9 @@ impl HttpClient {
                     if read.body.len() + chunk.len() > max {
                         let room = max - read.body.len();
                         read.body.extend_from_slice(&chunk[..room]);
+                        if !success {
+                            return Attempt::Response(read);
+                        }
                         return Attempt::Fatal(read.decode_error(&format!(
                             "response body exceeds the limit of {max} bytes"
                         )));

@@ -101,6 +101,48 @@ pub(crate) enum HeaderSpec {
     Secret(String, String, Secret),
 }
 
+impl HeaderSpec {
+    /// The secret this header carries: a secret header's, or the value of a plain
+    /// header whose name says it is a credential ([`looks_sensitive`]).
+    pub(crate) fn sensitive_value(&self) -> Option<Secret> {
+        match self {
+            HeaderSpec::Secret(_, _, s) => Some(s.clone()),
+            HeaderSpec::Plain(name, value) if looks_sensitive(name) => {
+                // `Bearer abc`: the scheme is not secret, and scrubbing the bare
+                // value covers both spellings.
+                let bare = value
+                    .split_once(' ')
+                    .filter(|(scheme, _)| {
+                        scheme.eq_ignore_ascii_case("bearer")
+                            || scheme.eq_ignore_ascii_case("basic")
+                    })
+                    .map_or(value.as_str(), |(_, v)| v);
+                Some(Secret::new(bare))
+            }
+            HeaderSpec::Plain(..) => None,
+        }
+    }
+}
+
+/// Whether a header name says its value is a credential (`Authorization`,
+/// `Cookie`, `X-Api-Key`, `apikey`, `X-Auth-Token`, …).
+pub(crate) fn looks_sensitive(name: &str) -> bool {
+    let name = name.to_ascii_lowercase();
+    [
+        "authorization",
+        "cookie",
+        "api-key",
+        "apikey",
+        "api_key",
+        "token",
+        "secret",
+        "password",
+        "session",
+    ]
+    .iter()
+    .any(|k| name.contains(k))
+}
+
 /// A request body.
 #[derive(Clone, Default)]
 pub(crate) enum Body {
@@ -409,12 +451,13 @@ impl Request {
         self.headers.iter().map(header_pair).collect()
     }
 
-    /// The secrets carried by this request's headers.
-    pub(crate) fn secrets(&self) -> impl Iterator<Item = &Secret> {
-        self.headers.iter().filter_map(|h| match h {
-            HeaderSpec::Secret(_, _, s) => Some(s),
-            HeaderSpec::Plain(..) => None,
-        })
+    /// The secrets carried by this request's headers (see
+    /// [`HeaderSpec::sensitive_value`]).
+    pub(crate) fn secrets(&self) -> Vec<Secret> {
+        self.headers
+            .iter()
+            .filter_map(HeaderSpec::sensitive_value)
+            .collect()
     }
 }
 
@@ -422,13 +465,15 @@ impl Request {
 pub(crate) fn header_pair(spec: &HeaderSpec) -> Result<(HeaderName, HeaderValue)> {
     let (name, value) = match spec {
         HeaderSpec::Plain(name, value) => {
-            let value = HeaderValue::from_str(value).map_err(|_| {
+            let mut header = HeaderValue::from_str(value).map_err(|_| {
                 Error::invalid(
                     format!("header {}", printable_name(name)),
                     "value contains CR, LF, NUL or another control character",
                 )
             })?;
-            (name, value)
+            // hyper and `http` hide sensitive values from their own Debug output.
+            header.set_sensitive(looks_sensitive(name));
+            (name, header)
         }
         HeaderSpec::Secret(name, prefix, secret) => (name, secret.header_value(prefix)?),
     };
@@ -532,6 +577,20 @@ mod tests {
                 .header_pairs()
                 .is_err()
         );
+        // Credentials passed as plain headers are still treated as secrets.
+        let req = Request::get("/u")
+            .header("Authorization", "Bearer tok-123")
+            .header("X-Api-Key", "k-456")
+            .header("accept", "application/json");
+        let pairs = req.header_pairs().expect("valid");
+        let sensitive: Vec<bool> = pairs.iter().map(|(_, v)| v.is_sensitive()).collect();
+        assert_eq!(sensitive, [true, true, false]);
+        let secrets: Vec<String> = req
+            .secrets()
+            .iter()
+            .map(|s| s.expose().to_owned())
+            .collect();
+        assert_eq!(secrets, ["tok-123", "k-456"]);
     }
 
     #[test]
