@@ -779,3 +779,26 @@ async fn a_global_window_counts_every_class() {
     assert_eq!(response.headers()["x-minute-left"], "96");
     assert!(response.headers().get("x-hour-left").is_none());
 }
+
+#[tokio::test]
+async fn a_path_prefix_confines_the_faults() {
+    let plan = FaultPlan::none()
+        .with_server_error(1.0)
+        .with_path_prefix("/effect");
+    let (sandbox, effects) = start(SandboxOptions::default().with_faults(plan)).await;
+    let client = client();
+    for _ in 0..3 {
+        let ping = client.get(sandbox.url("/ping")).send().await.expect("ok");
+        assert_eq!(ping.status(), 200);
+        let effect = client
+            .post(sandbox.url("/effect"))
+            .send()
+            .await
+            .expect("5xx");
+        assert!(effect.status().is_server_error());
+    }
+    assert_eq!(effects.count(), 0);
+    let faults = sandbox.log().faults();
+    assert_eq!(faults.iter().filter(|f| f.is_some()).count(), 3);
+    assert!(faults.iter().step_by(2).all(Option::is_none));
+}

@@ -45,6 +45,11 @@ pub struct FaultPlan {
     pub spike_latency: Duration,
     /// The wait an injected 429 announces (`RateInfo::reset_after`).
     pub retry_after: Duration,
+    /// When set, faults and spikes strike only requests whose raw path starts with
+    /// this prefix (e.g. `"/v1/admin/profiles"` to leave the token endpoint alone).
+    /// Other requests still draw their random numbers, so the sequence stays
+    /// reproducible.
+    pub path_prefix: Option<&'static str>,
 }
 
 impl Default for FaultPlan {
@@ -64,6 +69,7 @@ impl FaultPlan {
             spike: 0.0,
             spike_latency: Duration::from_secs(2),
             retry_after: Duration::from_secs(1),
+            path_prefix: None,
         }
     }
 
@@ -118,7 +124,19 @@ impl FaultPlan {
         self
     }
 
-    /// True when the plan can inject anything at all.
+    /// Restricts faults and spikes to requests whose raw path starts with `prefix`.
+    pub fn with_path_prefix(mut self, prefix: &'static str) -> Self {
+        self.path_prefix = Some(prefix);
+        self
+    }
+
+    /// Whether the plan applies to a request with this raw path.
+    pub fn applies_to(&self, path: &str) -> bool {
+        self.path_prefix
+            .is_none_or(|prefix| path.starts_with(prefix))
+    }
+
+    /// True when the plan cannot inject anything.
     pub fn is_none(&self) -> bool {
         [
             self.server_error,
