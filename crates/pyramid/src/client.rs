@@ -511,8 +511,7 @@ impl PyramidClient {
         }
         if self.inner.password.is_empty() {
             return Err(Error::Authentication {
-                message: "the token was refused and no password is configured to log in again"
-                    .to_owned(),
+                message: "no valid token, and no password is configured to log in".to_owned(),
             });
         }
         let token = self

@@ -10,8 +10,21 @@
 //!   trailing space in the method name tolerated (the seed example has one);
 //! * a JSON body with any or no content type (the JS examples send text/plain), the
 //!   token as `"auth"` (`"auth": null` is tolerated on `auth/*`);
-//! * object parameters under the documented key **or** `data` (and the aliases of
-//!   spec table Q1), credentials as `userName` or `username`.
+//! * object parameters under the documented key **or** `data`, and the aliases of
+//!   spec table Q1 (`tenant` for `createTenant`, `tenantName` for `getTenantByName`,
+//!   `user` for `updateUserDb`); credentials as `userName` or `username`, under
+//!   `data` or `userCredentials`.
+//!
+//! Methods: `auth/authenticateUser`; `access/` `getMe`, `getDefaultTenant`,
+//! `getAllTenants`, `createTenant`, `getTenantByName`, `getAllProfiles`,
+//! `getAllProfilesByTenantId`, `addProfile`, `deleteProfile`,
+//! `getPrivateProfileIdForUser`, `getAllRolesByProfileId`, `updateRolesByProfileId`,
+//! `createRole`, `createRoles`, `deleteRole`, `getRoleById`,
+//! `getAllNonPrivateRolesByTenant`, `getRolesByName`, `getAllUsersByTenant`,
+//! `getAllUsersDataByTenantAndLicenceType`, `getUser`, `getUsersByName`,
+//! `getAllRolesByUser`, `getUsersByRole`, `addUserToRole`, `addUsersToRole`,
+//! `updateUserRoles`, `updateUserDb`. Only administrators (admin type 1 or 2) may call
+//! anything but `getMe` (403 otherwise).
 //!
 //! What it answers where the documents are silent (spec §10) is this emulator's
 //! choice, stated here so tests can rely on it:
