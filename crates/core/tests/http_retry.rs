@@ -257,6 +257,44 @@ async fn a_hint_longer_than_allowed_fails_at_once_with_the_hint() {
 }
 
 #[tokio::test(start_paused = true)]
+async fn absurd_hints_are_typed_errors_not_panics() {
+    for value in [
+        "18446744073709551615",
+        "99999999999999999999999",
+        "Fri, 31 Dec 9999 23:59:59 GMT",
+        "-1",
+        "soon",
+        "1.5",
+    ] {
+        let server = MockServer::start().await;
+        Mock::given(path("/users"))
+            .respond_with(
+                ResponseTemplate::new(429)
+                    .insert_header("retry-after", value)
+                    .set_body_raw(
+                        r#"{"errors":[{"data":{"msBeforeNext":18446744073709551615}}]}"#,
+                        "application/json",
+                    ),
+            )
+            .mount(&server)
+            .await;
+        let client =
+            HttpClient::with_hooks(paused_options(&server.uri()), SegmentHooks).expect("valid");
+        let err = client
+            .send(Request::get("/users"))
+            .await
+            .expect_err("always 429");
+        assert!(matches!(err, Error::RateLimited { .. }), "{value}: {err:?}");
+        // Held or not, the next request also ends in a typed error.
+        let err = client
+            .send(Request::get("/users"))
+            .await
+            .expect_err("always 429");
+        assert!(matches!(err, Error::RateLimited { .. }), "{value}: {err:?}");
+    }
+}
+
+#[tokio::test(start_paused = true)]
 async fn a_503_with_a_long_hint_keeps_its_status() {
     let server = MockServer::start().await;
     Mock::given(path("/users"))

@@ -590,3 +590,22 @@ async fn a_decode_error_keeps_status_content_type_and_an_excerpt() {
         "{err:?}"
     );
 }
+
+proptest::proptest! {
+    /// Any string but the three refused ones encodes to one segment of unreserved
+    /// characters and escapes that decodes back to it.
+    #[test]
+    fn every_string_encodes_to_one_round_tripping_segment(value in "\\PC*|[./%?#\\\\ +]{0,6}") {
+        match encode_segment(&value) {
+            Ok(segment) => {
+                proptest::prop_assert!(!["", ".", ".."].contains(&value.as_str()));
+                proptest::prop_assert!(!segment.contains('/'));
+                proptest::prop_assert_eq!(decode_strict(&segment), value.as_bytes());
+            }
+            Err(err) => {
+                proptest::prop_assert!(["", ".", ".."].contains(&value.as_str()));
+                proptest::prop_assert!(invalid(&err));
+            }
+        }
+    }
+}

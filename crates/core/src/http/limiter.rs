@@ -259,7 +259,7 @@ impl RateLimiter {
         let now = Instant::now();
         self.with_class(class, |s| {
             if let Some(remaining) = hints.remaining {
-                let until = now + hints.reset_after.unwrap_or_else(|| s.horizon());
+                let until = later(now, hints.reset_after.unwrap_or_else(|| s.horizon()));
                 let in_flight_after = s.sent.saturating_sub(send_number);
                 let mut budget = ServerBudget {
                     remaining: remaining.saturating_sub(in_flight_after),
@@ -280,12 +280,19 @@ impl RateLimiter {
             if rate_limited {
                 let wait = hints.retry_after.or(hints.reset_after);
                 if let Some(wait) = wait {
-                    let until = now + wait;
+                    let until = later(now, wait);
                     s.paused_until = Some(s.paused_until.map_or(until, |p| p.max(until)));
                 }
             }
         });
     }
+}
+
+/// `now + wait`, saturating: a hostile `Retry-After: 18446744073709551615` must not
+/// overflow the clock (a year is as good as forever here).
+fn later(now: Instant, wait: Duration) -> Instant {
+    let year = Duration::from_secs(365 * 24 * 3600);
+    now.checked_add(wait.min(year)).unwrap_or(now)
 }
 
 #[cfg(test)]
