@@ -7,19 +7,30 @@ use grantbridge_core::{
     SystemId, User, UserId,
 };
 
-/// (name, file text, expected line, expected rule label, text the message must contain)
-const AT_LOAD: &[(&str, &str, usize, Option<&str>, &str)] = &[
+/// (name, file text, line, column, rule label, text the message must contain)
+type Case = (
+    &'static str,
+    &'static str,
+    usize,
+    usize,
+    Option<&'static str>,
+    &'static str,
+);
+
+const AT_LOAD: &[Case] = &[
     (
         "toml syntax",
         "version = 1\n[[rules]\nfrom = \"A\"\n",
         2,
+        9,
         Some("#1"),
-        "",
+        "unclosed array table",
     ),
     (
         "unknown top-level key",
         "version = 1\nrulez = []\n",
         2,
+        1,
         None,
         "unknown field `rulez`",
     ),
@@ -27,20 +38,55 @@ const AT_LOAD: &[(&str, &str, usize, Option<&str>, &str)] = &[
         "unsupported version",
         "\n\nversion = 7\n",
         3,
+        11,
         None,
         "version 7 is not supported",
+    ),
+    (
+        "version as a string",
+        "version = \"1\"\n",
+        1,
+        11,
+        None,
+        "expected u32",
     ),
     (
         "rule without from",
         "[[rules]]\nname = \"admins\"\nto = [{ profile = \"Owner\" }]\n",
         1,
+        1,
         Some("admins"),
         "missing field `from`",
+    ),
+    (
+        "from is a number",
+        "[[rules]]\nname = \"num\"\nfrom = 3\nto = [{ profile = \"X\" }]\n",
+        3,
+        8,
+        Some("num"),
+        "invalid type: integer `3`, expected a string",
+    ),
+    (
+        "from given twice",
+        "[[rules]]\nname = \"twice\"\nfrom = \"A\"\nfrom = \"B\"\nto = [{ profile = \"X\" }]\n",
+        4,
+        1,
+        Some("twice"),
+        "duplicate key",
+    ),
+    (
+        "blank from",
+        "[[rules]]\nname = \"blank\"\nfrom = \"  \"\nto = [{ profile = \"X\" }]\n",
+        3,
+        8,
+        Some("blank"),
+        "`from` names no profile",
     ),
     (
         "target with both profile and group",
         "[[rules]]\nname = \"admins\"\nfrom = \"A\"\n\n[[rules.to]]\nprofile = \"Owner\"\ngroup = \"Admins\"\n",
         5,
+        1,
         Some("admins"),
         "either `profile` or `group`",
     ),
@@ -48,13 +94,23 @@ const AT_LOAD: &[(&str, &str, usize, Option<&str>, &str)] = &[
         "target with neither",
         "[[rules]]\nfrom = \"A\"\nto = [{ scope = { type = \"system\" } }]\n",
         3,
+        7,
         Some("#1"),
         "needs `profile",
+    ),
+    (
+        "blank target profile",
+        "[[rules]]\nname = \"empty target\"\nfrom = \"A\"\nto = [{ profile = \"\" }]\n",
+        4,
+        7,
+        Some("empty target"),
+        "names no profile or group",
     ),
     (
         "empty target list",
         "[[rules]]\nfrom = \"A\"\nto = [{ profile = \"X\" }]\n[[rules]]\nname = \"second\"\nfrom = \"B\"\nto = []\n",
         4,
+        1,
         Some("second"),
         "`to` is empty",
     ),
@@ -62,6 +118,7 @@ const AT_LOAD: &[(&str, &str, usize, Option<&str>, &str)] = &[
         "unknown scope type",
         "[[rules]]\nfrom = \"A\"\nto = [{ profile = \"X\", scope = { type = \"galaxy\" } }]\n",
         3,
+        41,
         Some("#1"),
         "unknown variant `galaxy`",
     ),
@@ -69,20 +126,63 @@ const AT_LOAD: &[(&str, &str, usize, Option<&str>, &str)] = &[
         "tenant scope without code",
         "[[rules]]\nname = \"t\"\nfrom = \"A\"\nto = [{ profile = \"X\", scope = { type = \"tenant\" } }]\n",
         4,
+        32,
         Some("t"),
         "needs a code",
+    ),
+    (
+        "control character in a tenant code",
+        "[[rules]]\nname = \"bell\"\nfrom = \"A\"\nto = [{ profile = \"X\", scope = { type = \"tenant\", code = \"T\\u0007\" } }]\n",
+        4,
+        32,
+        Some("bell"),
+        "control character",
+    ),
+    (
+        "resource scope without kind",
+        "[[rules]]\nname = \"ws\"\nfrom = \"A\"\n[[rules.to]]\nprofile = \"Owner\"\nscope = { type = \"resource\", id = \"ws-1\" }\n",
+        6,
+        9,
+        Some("ws"),
+        "needs a kind",
+    ),
+    (
+        "system scope with a code, second rule",
+        "[[rules]]\nname = \"r1\"\nfrom = \"A\"\nto = [{ profile = \"X\" }]\n\n[[rules]]\nname = \"r2\"\nfrom = \"B\"\nto = [{ profile = \"X\", scope = { type = \"system\", code = \"T\" } }]\n",
+        9,
+        32,
+        Some("r2"),
+        "a system scope takes no code",
     ),
     (
         "labels on a tenant scope",
         "[[scopes]]\nfrom = { type = \"system\" }\nto = { type = \"tenant\", code = \"T\", labels = { a = \"b\" } }\n",
         3,
-        None,
+        6,
+        Some("scope #1"),
         "only code and include_children",
+    ),
+    (
+        "labels in a scope pattern",
+        "[[scopes]]\nfrom = { type = \"resource\", kind = \"SOURCE\", labels = { env = \"prod\" } }\nto = { type = \"system\" }\n",
+        2,
+        8,
+        Some("scope #1"),
+        "matches no labels",
+    ),
+    (
+        "unknown key in a scope entry",
+        "[[scopes]]\nfrom = { type = \"system\" }\nto = { type = \"system\" }\nnote = \"x\"\n",
+        4,
+        1,
+        Some("scope #1"),
+        "unknown field `note`",
     ),
     (
         "unknown validity policy",
         "[validity]\non_unsupported = \"ignore\"\n",
         2,
+        18,
         None,
         "unknown variant `ignore`",
     ),
@@ -90,13 +190,23 @@ const AT_LOAD: &[(&str, &str, usize, Option<&str>, &str)] = &[
         "unknown principal match",
         "[principals]\nmatch = \"phone\"\n",
         2,
+        9,
         None,
         "unknown variant `phone`",
+    ),
+    (
+        "unknown group match",
+        "[groups]\nmatch = \"email\"\n",
+        2,
+        9,
+        None,
+        "unknown variant `email`",
     ),
     (
         "empty id in the user map",
         "[principals.users]\n\"u-1\" = \"\"\n",
         2,
+        9,
         None,
         "must not be empty",
     ),
@@ -104,6 +214,7 @@ const AT_LOAD: &[(&str, &str, usize, Option<&str>, &str)] = &[
         "group target with a scope",
         "[[rules]]\nname = \"g\"\nfrom = \"A\"\n[[rules.to]]\ngroup = \"Admins\"\nscope = { type = \"system\" }\n",
         4,
+        1,
         Some("g"),
         "takes no scope",
     ),
@@ -111,6 +222,7 @@ const AT_LOAD: &[(&str, &str, usize, Option<&str>, &str)] = &[
         "typo inside a rule",
         "[[rules]]\nfrom = \"A\"\nto = [{ profile = \"X\" }]\n[[rules]]\nfrom = \"B\"\ntoo = [{ profile = \"X\" }]\n",
         6,
+        1,
         Some("#2"),
         "unknown field `too`",
     ),
@@ -131,12 +243,12 @@ fn mapping_error(e: &Error) -> (String, usize, usize, Option<String>, String) {
 
 #[test]
 fn malformed_files_are_refused_at_load_with_file_line_and_rule() {
-    for (name, text, line, rule, needle) in AT_LOAD {
+    assert!(AT_LOAD.len() >= 10);
+    for (name, text, line, column, rule, needle) in AT_LOAD {
         let err = Mapping::parse(text, "bad.toml").expect_err(name);
-        let (file, got_line, column, got_rule, message) = mapping_error(&err);
+        let (file, got_line, got_column, got_rule, message) = mapping_error(&err);
         assert_eq!(file, "bad.toml", "{name}");
-        assert_eq!(got_line, *line, "{name}: {err}");
-        assert!(column >= 1, "{name}");
+        assert_eq!((got_line, got_column), (*line, *column), "{name}: {err}");
         assert_eq!(got_rule.as_deref(), *rule, "{name}: {err}");
         assert!(
             message.contains(needle),
@@ -144,9 +256,12 @@ fn malformed_files_are_refused_at_load_with_file_line_and_rule() {
         );
         let shown = err.to_string();
         assert!(
-            shown.starts_with(&format!("bad.toml:{line}:")),
+            shown.starts_with(&format!("bad.toml:{line}:{column}: ")),
             "{name}: {shown}"
         );
+        if let Some(rule) = rule {
+            assert!(shown.contains(&format!("rule {rule}: ")), "{name}: {shown}");
+        }
     }
 }
 
@@ -178,11 +293,12 @@ fn snapshots() -> (Snapshot, Snapshot) {
 #[test]
 fn rules_pointing_at_missing_profiles_fail_at_plan_time_naming_the_rule() {
     let (source, target) = snapshots();
-    let cases: &[(&str, &str, usize, &str, &str)] = &[
+    let cases: &[(&str, &str, usize, usize, &str, &str)] = &[
         (
             "unknown source profile",
             "# header\n[[rules]]\nname = \"ghost\"\nfrom = \"NOPE\"\nto = [{ profile = \"X\" }]\n",
             4,
+            8,
             "ghost",
             "source profile \"NOPE\" does not exist in the snapshot of src",
         ),
@@ -190,6 +306,7 @@ fn rules_pointing_at_missing_profiles_fail_at_plan_time_naming_the_rule() {
             "unknown target profile",
             "[[rules]]\nfrom = \"A\"\n\n[[rules.to]]\nprofile = \"Workspace Owner\"\n",
             4,
+            1,
             "#1",
             "target profile \"Workspace Owner\" does not exist in the snapshot of dst",
         ),
@@ -197,6 +314,7 @@ fn rules_pointing_at_missing_profiles_fail_at_plan_time_naming_the_rule() {
             "ambiguous source name",
             "[[rules]]\nname = \"dup\"\nfrom = \"name:Dup\"\nto = [{ profile = \"X\" }]\n",
             3,
+            8,
             "dup",
             "is ambiguous",
         ),
@@ -204,16 +322,17 @@ fn rules_pointing_at_missing_profiles_fail_at_plan_time_naming_the_rule() {
             "unknown target group",
             "[[rules]]\nname = \"grp\"\nfrom = \"A\"\n[[rules.to]]\ngroup = \"Nobody\"\n",
             4,
+            1,
             "grp",
             "target group \"Nobody\" does not exist",
         ),
     ];
-    for (name, text, line, rule, needle) in cases {
+    for (name, text, line, column, rule, needle) in cases {
         let mapping = Mapping::parse(text, "m.toml").expect(name);
         let err = engine::translate(&source, &mapping, &target).expect_err(name);
-        let (file, got_line, _, got_rule, message) = mapping_error(&err);
+        let (file, got_line, got_column, got_rule, message) = mapping_error(&err);
         assert_eq!(file, "m.toml");
-        assert_eq!(got_line, *line, "{name}: {err}");
+        assert_eq!((got_line, got_column), (*line, *column), "{name}: {err}");
         assert_eq!(got_rule.as_deref(), Some(*rule), "{name}: {err}");
         assert!(
             message.contains(needle),

@@ -387,11 +387,11 @@ impl Ctx<'_> {
         }
     }
 
-    fn pattern(&self, def: &Spanned<ScopeDef>) -> Result<ScopePattern> {
+    fn pattern(&self, def: &Spanned<ScopeDef>, rule: Option<&str>) -> Result<ScopePattern> {
         let span = def.span();
         let d = def.get_ref();
-        let err = |m: &str| self.error(&span, None, m);
-        let wrap = |e: Error| self.error(&span, None, e.to_string());
+        let err = |m: &str| self.error(&span, rule, m);
+        let wrap = |e: Error| self.error(&span, rule, e.to_string());
         if d.labels.is_some() {
             return Err(err(
                 "a scope pattern (from) matches no labels; put labels in `to`",
@@ -442,7 +442,8 @@ impl Ctx<'_> {
 }
 
 /// The label of the `[[rules]]` table that contains byte `offset`, for errors the
-/// TOML decoder reports before rules exist as values: its `name`, else `#N`.
+/// TOML decoder reports before rules exist as values: its `name`, else `#N`; inside
+/// a `[[scopes]]` table, `scope #N`.
 fn rule_at(text: &str, offset: usize) -> Option<String> {
     let header = |line: &str| {
         let t = line.trim();
@@ -450,7 +451,9 @@ fn rule_at(text: &str, offset: usize) -> Option<String> {
             .then(|| t.trim_matches(|c| c == '[' || c == ']').trim().to_owned())
     };
     let mut count = 0;
+    let mut scopes = 0;
     let mut current: Option<(usize, usize)> = None; // (rule number, byte start)
+    let mut in_scope = None;
     let mut pos = 0;
     for line in text.split_inclusive('\n') {
         if pos > offset {
@@ -460,12 +463,24 @@ fn rule_at(text: &str, offset: usize) -> Option<String> {
             Some("rules") => {
                 count += 1;
                 current = Some((count, pos));
+                in_scope = None;
             }
             Some(h) if h.starts_with("rules.") => {}
-            Some(_) => current = None,
+            Some("scopes") => {
+                scopes += 1;
+                current = None;
+                in_scope = Some(scopes);
+            }
+            Some(_) => {
+                current = None;
+                in_scope = None;
+            }
             None => {}
         }
         pos += line.len();
+    }
+    if let Some(n) = in_scope {
+        return Some(scope_label(n - 1));
     }
     let (number, start) = current?;
     // The rule's own lines: up to the next table header that is not one of its parts.
@@ -478,6 +493,11 @@ fn rule_at(text: &str, offset: usize) -> Option<String> {
         .map(|v| v.trim().trim_matches('"').to_owned())
         .next();
     Some(name.unwrap_or_else(|| format!("#{number}")))
+}
+
+/// How errors name the `index`th (0-based) `[[scopes]]` entry.
+fn scope_label(index: usize) -> String {
+    format!("scope #{}", index + 1)
 }
 
 impl Mapping {
@@ -528,9 +548,14 @@ impl Mapping {
         let scopes = def
             .scopes
             .iter()
-            .map(|s| {
+            .enumerate()
+            .map(|(i, s)| {
                 let s = s.get_ref();
-                Ok((ctx.pattern(&s.from)?, ctx.scope(&s.to, None)?))
+                let label = scope_label(i);
+                Ok((
+                    ctx.pattern(&s.from, Some(&label))?,
+                    ctx.scope(&s.to, Some(&label))?,
+                ))
             })
             .collect::<Result<Vec<_>>>()?;
         let mut rules = Vec::with_capacity(def.rules.len());
@@ -553,6 +578,14 @@ impl Mapping {
                 let span = t.span();
                 let at = ctx.location(&span);
                 let d = t.get_ref();
+                let blank = |v: &Option<String>| v.as_ref().is_some_and(|v| v.trim().is_empty());
+                if blank(&d.profile) || blank(&d.group) {
+                    return Err(ctx.error(
+                        &span,
+                        Some(&label),
+                        "a target names no profile or group (the value is blank)",
+                    ));
+                }
                 to.push(match (&d.profile, &d.group) {
                     (Some(p), None) => RuleTarget::Profile {
                         profile: ProfileRef::parse(p),

@@ -280,21 +280,23 @@ pub fn translate_at(
                     ResolvedTarget::Profile(p.id.clone(), p.assignable_to.clone())
                 }
                 RuleTarget::Group { group, at } => {
-                    let g = target
-                        .groups
-                        .iter()
-                        .find(|g| g.id.as_str() == group)
-                        .or_else(|| target.groups.iter().find(|g| &g.name == group))
-                        .ok_or_else(|| {
-                            mapping.rule_error(
+                    let g =
+                        target
+                            .groups
+                            .iter()
+                            .find(|g| g.id.as_str() == group)
+                            .or_else(|| target.groups.iter().find(|g| &g.name == group))
+                            .ok_or_else(|| {
+                                mapping.rule_error(
                                 rule,
                                 at,
                                 format!(
-                                    "target group {group:?} does not exist in the snapshot of {}",
-                                    target.system
+                                    "target group {group:?} does not exist in the snapshot of {}{}",
+                                    target.system,
+                                    if caps.groups { "" } else { " (it has no groups at all)" }
                                 ),
                             )
-                        })?;
+                            })?;
                     ResolvedTarget::Group(g.id.clone())
                 }
             };
