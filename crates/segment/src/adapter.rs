@@ -19,8 +19,10 @@
 //!
 //! **Writes.** `grant` and `revoke` read each principal's direct permissions,
 //! change only the requested (role, resource, labels) pairs and write the whole list
-//! back with the *replace* operation: one read and at most one write per principal
-//! per batch, never a write when nothing changes. So a grant never drops the
+//! back with the *replace* operation: one read and one write per changed principal
+//! per batch, never a write when nothing changes. (If the server refuses the combined
+//! list — one unknown resource fails the whole write — the items are written one at a
+//! time so that only the bad ones fail.) So a grant never drops the
 //! principal's other permissions, never adds a duplicate, and a revoke removes only
 //! the exact pair asked for. Writes to one principal are serialized within a
 //! `SegmentSystem`. With [`SegmentSystem::reuse_listed_state`] the read is skipped
@@ -489,29 +491,61 @@ impl SegmentSystem {
                     .collect();
             }
         };
-        let mut results = Vec::with_capacity(entries.len());
-        for (i, atom) in entries {
-            let changed = if grant {
-                held.push(atom)
+        let original = held.clone();
+        let apply = |held: &mut Held, atom: &Atom| {
+            if grant {
+                held.push(atom.clone())
             } else {
-                held.remove(&atom)
-            };
-            results.push((
-                i,
-                if changed {
-                    Outcome::Applied
-                } else {
-                    Outcome::AlreadyInState
-                },
-            ));
+                held.remove(atom)
+            }
+        };
+        let mut results = Vec::with_capacity(entries.len());
+        let mut changed: Vec<(usize, Atom)> = Vec::new();
+        for (i, atom) in entries {
+            if apply(&mut held, &atom) {
+                results.push((i, Outcome::Applied));
+                changed.push((i, atom));
+            } else {
+                results.push((i, Outcome::AlreadyInState));
+            }
         }
-        if results.iter().any(|(_, o)| matches!(o, Outcome::Applied))
-            && let Err(e) = self.write_held(&principal, &held).await
-        {
+        if changed.is_empty() {
+            return results;
+        }
+        let Err(e) = self.write_held(&principal, &held).await else {
+            return results;
+        };
+        let refused = matches!(
+            e,
+            Error::Vendor {
+                status: 400 | 404 | 422,
+                ..
+            }
+        );
+        if !refused || changed.len() == 1 {
             for (_, o) in &mut results {
                 if matches!(o, Outcome::Applied) {
                     *o = Outcome::Failed(e.clone());
                 }
+            }
+            return results;
+        }
+        // The server refused the whole list (one bad resource fails the write):
+        // apply the items one at a time so only the bad ones fail. The refused write
+        // changed nothing, so start again from what was read.
+        let mut current = original;
+        for (i, atom) in changed {
+            let mut next = current.clone();
+            apply(&mut next, &atom);
+            let outcome = match self.write_held(&principal, &next).await {
+                Ok(()) => {
+                    current = next;
+                    Outcome::Applied
+                }
+                Err(e) => Outcome::Failed(e),
+            };
+            if let Some(slot) = results.iter_mut().find(|(j, _)| *j == i) {
+                slot.1 = outcome;
             }
         }
         results
@@ -587,6 +621,20 @@ impl SegmentSystem {
             .collect())
     }
 
+    async fn write_members(&self, group: &GroupId, emails: &[String], add: bool) -> Result<()> {
+        if add {
+            self.client
+                .add_users_to_user_group(group.as_str(), emails)
+                .await
+                .map(|_| ())
+        } else {
+            self.client
+                .remove_users_from_user_group(group.as_str(), emails)
+                .await
+                .map(|_| ())
+        }
+    }
+
     async fn change_memberships(&self, items: &[Membership], add: bool) -> Vec<Outcome> {
         let mut outcomes: Vec<Option<Outcome>> = vec![None; items.len()];
         let users: Vec<UserId> = items.iter().map(|m| m.user.clone()).collect();
@@ -641,17 +689,28 @@ impl SegmentSystem {
             if send.is_empty() {
                 continue;
             }
-            let result = if add {
-                self.client
-                    .add_users_to_user_group(group.as_str(), &send)
-                    .await
-                    .map(|_| ())
-            } else {
-                self.client
-                    .remove_users_from_user_group(group.as_str(), &send)
-                    .await
-                    .map(|_| ())
-            };
+            let result = self.write_members(&group, &send, add).await;
+            let refused = matches!(
+                result,
+                Err(Error::Vendor {
+                    status: 400 | 422,
+                    ..
+                })
+            );
+            if refused && send.len() > 1 {
+                // One unknown address fails the whole call: retry one by one so only
+                // the bad ones fail.
+                for (i, email) in pending.into_iter().zip(send) {
+                    let one = self
+                        .write_members(&group, std::slice::from_ref(&email), add)
+                        .await;
+                    outcomes[i] = Some(match one {
+                        Ok(()) => Outcome::Applied,
+                        Err(e) => Outcome::Failed(e),
+                    });
+                }
+                continue;
+            }
             for i in pending {
                 outcomes[i] = Some(match &result {
                     Ok(()) => Outcome::Applied,

@@ -476,3 +476,66 @@ async fn syncing_a_2000_user_workspace_costs_pages_plus_one_write_per_changed_pr
     assert_eq!(fresh.client().http().stats().requests - before, 2);
     sandbox.shutdown().await;
 }
+
+#[tokio::test]
+async fn one_bad_item_does_not_fail_the_principals_other_items() {
+    let (sandbox, system) = start(Seed::Generated { users: 5 }, 50).await;
+    let ids: Vec<String> = system
+        .client()
+        .stream_users(50)
+        .map_ok(|u| u.id)
+        .try_collect()
+        .await
+        .expect("users");
+    let src = sources(&system).await;
+    let who = Principal::User(UserId::new(ids[0].clone()).expect("id"));
+    let good = Assignment::new(who.clone(), pid(SOURCE_READ), scope("SOURCE", &src[0], &[]));
+    let bad = Assignment::new(who.clone(), pid(SOURCE_READ), scope("SOURCE", "gone", &[]));
+    let good2 = Assignment::new(
+        who.clone(),
+        pid(SOURCE_ADMIN),
+        scope("SOURCE", &src[1], &[]),
+    );
+    let got = system.grant(&[good.clone(), bad, good2.clone()]).await;
+    assert_eq!(got[0], Outcome::Applied);
+    assert!(
+        matches!(
+            &got[1],
+            Outcome::Failed(grantbridge_core::Error::Vendor { status: 422, .. })
+        ),
+        "{:?}",
+        got[1]
+    );
+    assert_eq!(got[2], Outcome::Applied);
+    let held = system.list_assignments_for(&who).await.expect("read");
+    assert!(held.contains(&good) && held.contains(&good2), "{held:?}");
+    assert_eq!(
+        held.len(),
+        3,
+        "the seeded role, plus the two good grants: {held:?}"
+    );
+
+    // Memberships: an address that is neither a user nor an invite fails alone.
+    let group = system.list_groups().await.expect("groups")[0].id.clone();
+    let stranger = UserId::new("stranger@example.com").expect("id");
+    let member = UserId::new(ids[1].clone()).expect("id");
+    let items = [
+        Membership::new(stranger, group.clone()),
+        Membership::new(member.clone(), group.clone()),
+    ];
+    let got = system.add_memberships(&items).await;
+    assert_eq!(
+        got[0].error().map(|e| e.kind()),
+        Some(ErrorKind::Vendor),
+        "{got:?}"
+    );
+    assert_eq!(got[1], Outcome::Applied, "{got:?}");
+    assert!(
+        system
+            .list_memberships()
+            .await
+            .expect("read")
+            .contains(&items[1])
+    );
+    sandbox.shutdown().await;
+}

@@ -1,6 +1,7 @@
 //! The emulated endpoints: every IAM operation of the spec, the workspace and the
 //! resource lists, with Segment's envelopes, statuses and query encodings.
 
+use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use axum::Router;
@@ -232,7 +233,20 @@ fn decode_cursor(cursor: &str) -> Option<usize> {
 /// One page of `items` as `{<field>: [...], pagination: {...}}`.
 fn page(field: &str, items: Vec<Value>, offset: usize, count: usize) -> Response {
     let total = items.len();
-    let slice: Vec<Value> = items.into_iter().skip(offset).take(count).collect();
+    page_of(field, total, offset, count, |i| items[i].clone())
+}
+
+/// One page of `total` items, rendering only those on the page.
+fn page_of(
+    field: &str,
+    total: usize,
+    offset: usize,
+    count: usize,
+    render: impl Fn(usize) -> Value,
+) -> Response {
+    let slice: Vec<Value> = (offset.min(total)..(offset.saturating_add(count)).min(total))
+        .map(render)
+        .collect();
     let mut pagination = json!({
         "current": encode_cursor(offset),
         "totalEntries": total,
@@ -405,10 +419,9 @@ async fn get_workspace(State(s): State<Shared>) -> Response {
 async fn list_users(State(s): State<Shared>, RawQuery(q): RawQuery) -> Answer {
     let (offset, count) = Query::parse(q).pagination()?;
     let store = lock(&s);
-    let items = (0..store.users.len())
-        .map(|i| user_json(&store, i))
-        .collect();
-    Ok(page("users", items, offset, count))
+    Ok(page_of("users", store.users.len(), offset, count, |i| {
+        user_json(&store, i)
+    }))
 }
 
 async fn delete_users(State(s): State<Shared>, RawQuery(q): RawQuery) -> Answer {
@@ -717,13 +730,21 @@ async fn list_users_from_user_group(
     let (offset, count) = Query::parse(q).pagination()?;
     let store = lock(&s);
     let i = group_index(&store, &id)?;
-    let items = store.groups[i]
+    let by_email: HashMap<String, usize> = store
+        .users
+        .iter()
+        .enumerate()
+        .map(|(n, u)| (u.email.to_ascii_lowercase(), n))
+        .collect();
+    let members: Vec<usize> = store.groups[i]
         .members
         .iter()
-        .filter_map(|m| store.users.iter().find(|u| same_email(&u.email, m)))
-        .map(|u| json!({ "id": u.id, "name": u.name, "email": u.email }))
+        .filter_map(|m| by_email.get(&m.to_ascii_lowercase()).copied())
         .collect();
-    Ok(page("users", items, offset, count))
+    Ok(page_of("users", members.len(), offset, count, |n| {
+        let u = &store.users[members[n]];
+        json!({ "id": u.id, "name": u.name, "email": u.email })
+    }))
 }
 
 async fn list_invites_from_user_group(
@@ -734,10 +755,15 @@ async fn list_invites_from_user_group(
     let (offset, count) = Query::parse(q).pagination()?;
     let store = lock(&s);
     let i = group_index(&store, &id)?;
+    let invites: HashSet<String> = store
+        .invites
+        .iter()
+        .map(|v| v.email.to_ascii_lowercase())
+        .collect();
     let items = store.groups[i]
         .members
         .iter()
-        .filter(|m| store.invites.iter().any(|v| same_email(&v.email, m)))
+        .filter(|m| invites.contains(&m.to_ascii_lowercase()))
         .map(|m| Value::from(m.clone()))
         .collect();
     Ok(page("emails", items, offset, count))
