@@ -11,15 +11,21 @@
 //!   reset hints, and never repeating a non-idempotent request whose outcome is
 //!   unknown. See [`HttpClient::send`] for the exact rules.
 //! * **Rate limits** ([`RateLimitPolicy`]): a sliding window per endpoint class,
-//!   tightened by the server's remaining-budget headers, plus a cap on requests in
-//!   flight; all shared by the client's clones.
+//!   tightened by the server's remaining-budget headers (less the requests still in
+//!   flight, so concurrent tasks do not overshoot it), plus a cap on requests in
+//!   flight; all shared by the client's clones. A class the server holds for longer
+//!   than [`RetryPolicy::max_retry_after`] fails fast with
+//!   [`Error::RateLimited`](crate::Error::RateLimited) instead of waiting.
 //! * **Responses** ([`Response`]): size-capped bodies; decode errors keep status,
 //!   content type and a short excerpt of the body with secrets scrubbed.
 //! * **Vendor hooks** ([`VendorHooks`]): how an error response becomes an
 //!   [`Error`](crate::Error) and where the rate-limit hints are, with ready-made
 //!   pieces ([`retry_after`], [`segment_hints`], [`visier_hints`], [`default_error`]).
 //! * **Secrets** ([`Secret`]): print as `[redacted]`, travel in sensitive headers,
-//!   and are scrubbed from error excerpts; spans (`http.request`, with system,
+//!   and are scrubbed from error messages, codes, request ids and excerpts (also
+//!   when echoed form-, percent- or JSON-encoded); plain headers named like
+//!   credentials (`Authorization`, `Cookie`, `*api-key*`, `*token*`, …) are treated
+//!   the same way; spans (`http.request`, with system,
 //!   method, path *template*, class, attempt, status, elapsed) never carry headers,
 //!   bodies or path parameters.
 //! * **Counters** ([`Stats`]): requests, retries, 429s, transport errors, bytes,

@@ -343,4 +343,22 @@ mod tests {
         }
         assert_eq!(sc.scrub("é token=ü x"), "é token=[redacted] x");
     }
+
+    proptest::proptest! {
+        /// Any text, however odd, scrubs without panicking and without the secret.
+        #[test]
+        fn scrub_never_panics_nor_leaks(
+            before in "\\PC{0,40}",
+            after in "(\\PC|[\\\\\"'=:&{} ]){0,40}",
+            // With a digit, so it cannot be part of `[redacted]` itself.
+            secret in "[a-zA-Z0-9 \"!/+%-]{3,19}[0-9]",
+        ) {
+            let sc = Scrubber::default();
+            sc.add(&Secret::new(secret.clone()));
+            let text = format!("{before}{secret}{after}");
+            let out = sc.scrub(&text);
+            proptest::prop_assert!(!out.contains(&secret), "{out}");
+            let _ = sc.excerpt(text.as_bytes(), 7);
+        }
+    }
 }
