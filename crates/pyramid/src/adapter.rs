@@ -42,6 +42,9 @@ use crate::wire::{
     UserStatusId,
 };
 
+/// Outcomes of some items of a batch, by index.
+type ItemOutcomes = Vec<(usize, Outcome)>;
+
 /// Calls in flight at once for per-user and per-profile fan-outs.
 const FAN_OUT: usize = 8;
 
@@ -352,25 +355,37 @@ impl PyramidSystem {
                 *o = Some(Outcome::Failed(e.clone()));
             }
         };
-        // Existence checks, one list read per kind.
-        let profiles = match self.profile_ids().await {
+        // Existence checks, one list read per kind, all at once.
+        let needs = |user: bool| {
+            items
+                .iter()
+                .zip(&out)
+                .any(|(a, o)| o.is_none() && a.principal.as_user().is_some() == user)
+        };
+        let (wants_users, wants_groups) = (needs(true), needs(false));
+        let (profiles, users, groups) = futures::join!(
+            self.profile_ids(),
+            async {
+                if wants_users {
+                    Some(self.user_ids().await)
+                } else {
+                    None
+                }
+            },
+            async {
+                if wants_groups {
+                    Some(self.group_ids().await)
+                } else {
+                    None
+                }
+            },
+        );
+        let profiles = match profiles {
             Ok(p) => p,
             Err(e) => {
                 fail_rest(&mut out, &e);
                 return out.into_iter().flatten().collect();
             }
-        };
-        let wants_users = items.iter().any(|a| a.principal.as_user().is_some());
-        let wants_groups = items.iter().any(|a| a.principal.as_group().is_some());
-        let users = if wants_users {
-            Some(self.user_ids().await)
-        } else {
-            None
-        };
-        let groups = if wants_groups {
-            Some(self.group_ids().await)
-        } else {
-            None
         };
         for (a, o) in items.iter().zip(out.iter_mut()) {
             if o.is_some() {
@@ -424,21 +439,20 @@ impl PyramidSystem {
                 Principal::User(u) => by_user.entry(u.as_str().to_owned()).or_default().push(i),
             }
         }
-        let group_results: Vec<Vec<(usize, Outcome)>> =
+        let (group_results, user_results): (Vec<ItemOutcomes>, Vec<ItemOutcomes>) = futures::join!(
             stream::iter(by_profile)
                 .map(|(profile, idx)| async move {
                     self.change_bindings(&profile, idx, items, grant).await
                 })
                 .buffer_unordered(FAN_OUT)
-                .collect()
-                .await;
-        let user_results: Vec<Vec<(usize, Outcome)>> = stream::iter(by_user)
-            .map(|(user, idx)| async move {
-                self.change_private_profile(&user, idx, items, grant).await
-            })
-            .buffer_unordered(FAN_OUT)
-            .collect()
-            .await;
+                .collect(),
+            stream::iter(by_user)
+                .map(|(user, idx)| async move {
+                    self.change_private_profile(&user, idx, items, grant).await
+                })
+                .buffer_unordered(FAN_OUT)
+                .collect(),
+        );
         for (i, o) in group_results.into_iter().chain(user_results).flatten() {
             out[i] = Some(o);
         }

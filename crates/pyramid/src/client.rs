@@ -22,6 +22,11 @@
 //! method (`profileApiData`, `roleData`, …) while its own examples sometimes use
 //! `data` (spec Q1, open question 1); [`ObjectKeys`] picks per method, defaulting to
 //! what the examples and third-party clients send.
+//!
+//! Requests carry the endpoint classes `auth`, `access-read` and `access-write` for
+//! [`RateLimitPolicy`](grantbridge_core::http::RateLimitPolicy) (Pyramid documents no
+//! limits, so none are set by default). Reads are marked idempotent and retried after
+//! an unknown outcome; writes are not.
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -670,7 +675,6 @@ impl PyramidClient {
     /// `tenantName` (the observed default). `{"data": null}` is [`Error::NotFound`].
     pub async fn get_tenant_by_name(&self, name: &str) -> Result<TenantData> {
         let key = self.inner.keys.key("getTenantByName", "name", "tenantName");
-        // A plain string, so `Data` style would wrap nothing: keep the chosen key.
         self.read_one(
             "getTenantByName",
             (key, Value::String(name.to_owned())),
