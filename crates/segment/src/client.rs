@@ -2,7 +2,7 @@
 //!
 //! One method per vendor operation, named after it (`listUsers` → [`SegmentClient::list_users`]),
 //! taking and returning the [`wire`](crate::wire) types. List operations come twice: the
-//! single page (`list_users(&PaginationInput)`) and a [`Stream`] of all items
+//! single page (`list_users(&PaginationInput)`) and a [`Stream`](futures::Stream) of all items
 //! (`stream_users(count)`) that follows `next` until it is absent or null and fails on a
 //! repeated cursor.
 //!

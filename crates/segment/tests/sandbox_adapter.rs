@@ -539,3 +539,62 @@ async fn one_bad_item_does_not_fail_the_principals_other_items() {
     );
     sandbox.shutdown().await;
 }
+
+#[tokio::test]
+async fn the_demo_snapshot_splits_permissions_per_resource_and_keeps_labels() {
+    let (sandbox, system) = start(Seed::Demo, 100).await;
+    let snapshot = Snapshot::take(&system).await.expect("snapshot");
+    // Ana Ruiz (Engineering) holds Source Admin on two sources through one permission.
+    let ana = snapshot
+        .users
+        .iter()
+        .find(|u| u.email.as_ref().map(Email::as_str) == Some("ana.ruiz@example.com"))
+        .expect("ana");
+    let raw = system
+        .client()
+        .get_user(ana.id.as_str())
+        .await
+        .expect("raw");
+    let admin = raw
+        .permissions
+        .iter()
+        .flatten()
+        .find(|p| p.role_id == SOURCE_ADMIN)
+        .expect("one permission");
+    assert_eq!(admin.resources.len(), 2);
+    let split: Vec<&Assignment> = snapshot
+        .assignments
+        .iter()
+        .filter(|a| {
+            a.principal == Principal::User(ana.id.clone()) && a.profile == pid(SOURCE_ADMIN)
+        })
+        .collect();
+    assert_eq!(
+        split.len(),
+        2,
+        "one assignment per (role, resource): {split:?}"
+    );
+    // The Engineering group's label restriction is part of its scope.
+    let engineering = snapshot
+        .groups
+        .iter()
+        .find(|g| g.name == "Engineering")
+        .expect("group");
+    let ws = system.workspace().id.clone();
+    let labelled = Assignment::new(
+        Principal::Group(engineering.id.clone()),
+        pid(SOURCE_ADMIN),
+        scope("WORKSPACE", &ws, &[("environment", "staging")]),
+    );
+    assert!(snapshot.assignments.contains(&labelled), "{labelled}");
+    // Profiles are the roles, opaque and resource-scoped.
+    assert!(
+        snapshot
+            .profiles
+            .iter()
+            .any(|p| p.name == "Workspace Owner")
+    );
+    assert!(snapshot.profiles.iter().all(|p| p.capabilities.is_empty()));
+    assert!(snapshot.users.len() > 250, "{}", snapshot.users.len());
+    sandbox.shutdown().await;
+}
