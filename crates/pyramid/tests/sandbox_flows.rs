@@ -754,7 +754,34 @@ async fn adapter_refusals_are_typed() {
             .kind(),
         ErrorKind::NotFound
     );
-    let _ = Permission::ALL;
+    // Stricter rules and the list form are configuration.
+    let mut strict = sandbox.config();
+    strict.permission_rules = PermissionRules::Strict;
+    strict.permission_form = grantbridge_pyramid::PermissionForm::List;
+    let strict = PyramidSystem::connect(strict).await.expect("strict");
+    let err = strict.create_profile(&new).await.expect_err("9 needs 14");
+    assert!(
+        err.to_string()
+            .contains("needs dis_create_data_source (bit 14)"),
+        "{err}"
+    );
+    let full = NewProfile {
+        capabilities: [
+            Permission::AppDiscovery,
+            Permission::DisAdvancedAnalytics,
+            Permission::DisCreateDataSource,
+        ]
+        .map(|p| Capability::new(p.name()))
+        .to_vec(),
+        ..new.clone()
+    };
+    let made = strict.create_profile(&full).await.expect("strictly valid");
+    assert_eq!(made.capabilities, full.capabilities);
+    let sent = bodies(&sandbox, "/addProfile");
+    assert_eq!(
+        sent.last().expect("sent")["profileApiData"]["permissions"],
+        json!({"permissionBitIndexList": [3, 9, 14]})
+    );
     sandbox.shutdown().await;
 }
 
