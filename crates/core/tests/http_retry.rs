@@ -426,6 +426,33 @@ async fn visier_429_with_no_minute_budget_left_waits_a_window() {
 }
 
 #[tokio::test(start_paused = true)]
+async fn visier_429_with_no_hour_budget_left_fails_fast_for_the_caller_to_schedule() {
+    let server = MockServer::start().await;
+    Mock::given(path("/v1/admin/profiles"))
+        .respond_with(
+            ResponseTemplate::new(429)
+                .insert_header("x-ratelimit-remaining-minute", "40")
+                .insert_header("x-ratelimit-remaining-hour", "0"),
+        )
+        .mount(&server)
+        .await;
+    let client = HttpClient::with_hooks(paused_options(&server.uri()), VisierHooks).expect("valid");
+    for _ in 0..2 {
+        let err = client
+            .send(Request::get("/v1/admin/profiles").class("visier"))
+            .await
+            .expect_err("hour budget gone");
+        // (Less the first attempt's millisecond backoff.)
+        let wait = err.retry_after().expect("a hint");
+        assert!(
+            wait > Duration::from_secs(3590) && wait <= Duration::from_secs(3600),
+            "{err:?}"
+        );
+    }
+    assert_eq!(requests_seen(&server).await, 1, "held, not hammered");
+}
+
+#[tokio::test(start_paused = true)]
 async fn a_connection_reset_is_retried_for_get() {
     let (addr, seen) = scripted_server(|n, _| {
         if n == 0 {

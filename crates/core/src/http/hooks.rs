@@ -280,19 +280,24 @@ pub fn segment_hints_at(
 /// Visier's hints: `X-RateLimit-Remaining-Minute` and `-Hour` (the smaller is the
 /// remaining budget), plus `Retry-After` if the server sends one (not documented).
 ///
-/// Visier gives no reset time; the limiter then holds the budget for the class's
-/// shortest window (a minute for Visier's 100/min).
+/// Visier gives no reset time, only which window binds: the budget is taken to hold
+/// for at most that window (a minute, or an hour when the hourly budget is the
+/// smaller), so an exhausted hourly budget is not retried every minute.
 pub fn visier_hints(headers: &HeaderMap) -> RateLimitHints {
     let minute = int_header(headers, "x-ratelimit-remaining-minute");
     let hour = int_header(headers, "x-ratelimit-remaining-hour");
-    let remaining = match (minute, hour) {
-        (Some(m), Some(h)) => Some(m.min(h)),
-        (m, h) => m.or(h),
+    const MINUTE: Duration = Duration::from_secs(60);
+    const HOUR: Duration = Duration::from_secs(3600);
+    let (remaining, reset_after) = match (minute, hour) {
+        (Some(m), Some(h)) if h < m => (Some(h), Some(HOUR)),
+        (Some(m), _) => (Some(m), Some(MINUTE)),
+        (None, Some(h)) => (Some(h), Some(HOUR)),
+        (None, None) => (None, None),
     };
     RateLimitHints {
         retry_after: retry_after(headers, SystemTime::now()),
         remaining,
-        reset_after: None,
+        reset_after,
     }
 }
 
@@ -352,6 +357,14 @@ mod tests {
             ("x-ratelimit-remaining-hour", "5000"),
         ]));
         assert_eq!(v.remaining, Some(12));
+        assert_eq!(v.reset_after, Some(Duration::from_secs(60)));
+        let v = visier_hints(&headers(&[
+            ("x-ratelimit-remaining-minute", "40"),
+            ("x-ratelimit-remaining-hour", "0"),
+        ]));
+        assert_eq!(v.remaining, Some(0));
+        assert_eq!(v.reset_after, Some(Duration::from_secs(3600)));
+        assert_eq!(visier_hints(&HeaderMap::new()), RateLimitHints::default());
     }
 
     #[test]
