@@ -609,3 +609,45 @@ proptest::proptest! {
         }
     }
 }
+
+#[tokio::test]
+async fn hostile_query_values_stay_one_value() {
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .respond_with(ResponseTemplate::new(200))
+        .mount(&server)
+        .await;
+    let client = client(options(&server.uri()));
+    let values = ["a&b=c", "#frag", "x\r\ny", "ü 日本", "+ %2B", "", "=", "?"];
+    for v in values {
+        client
+            .send(
+                Request::get("/users")
+                    .query("q", v)
+                    .query("pagination[count]", 2),
+            )
+            .await
+            .unwrap_or_else(|e| panic!("{v:?}: {e}"));
+    }
+    let received = server.received_requests().await.expect("recording");
+    for (request, v) in received.iter().zip(values) {
+        let pairs: Vec<(String, String)> = request.url.query_pairs().into_owned().collect();
+        assert_eq!(
+            pairs,
+            [
+                ("q".to_owned(), v.to_owned()),
+                ("pagination[count]".to_owned(), "2".to_owned())
+            ],
+            "{v:?}"
+        );
+        assert_eq!(request.url.fragment(), None);
+    }
+    // A pre-encoded query may not smuggle a fragment, spaces or line breaks.
+    for raw in ["a=1#x", "a=1 2", "a=1\r\nX: y"] {
+        let err = client
+            .send(Request::get("/users").raw_query(raw))
+            .await
+            .expect_err(raw);
+        assert!(invalid(&err), "{raw:?}: {err:?}");
+    }
+}
