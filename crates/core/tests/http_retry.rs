@@ -533,6 +533,9 @@ async fn a_post_is_not_retried_after_a_reset_unless_marked_idempotent() {
         ),
         "{err:?}"
     );
+    // The kernel's RST, as the client saw it.
+    let text = err.to_string();
+    assert!(text.contains("reset") || text.contains("closed"), "{text}");
     assert_eq!(seen.lock().expect("lock").len(), 1, "sent once");
     assert_eq!(client.stats().retries, 0);
 
