@@ -227,9 +227,17 @@ async fn remaining_budget_headers_keep_a_concurrent_run_free_of_429() {
         VisierHooks,
     )
     .expect("valid");
+    let start = Instant::now();
     run_concurrently(&client, 8, 5, "visier").await;
 
     let stats = client.stats();
+    // A figure, not an assertion: how long the run took on the virtual clock.
+    eprintln!(
+        "40 requests, server limit 10/min, 4 in flight: {:?} virtual, {} requests, {} 429s",
+        start.elapsed(),
+        stats.requests,
+        stats.rate_limited
+    );
     assert_eq!(*rejected.lock().expect("lock"), 0, "{stats:?}");
     assert_eq!(stats.rate_limited, 0);
     assert_eq!(stats.requests, 40, "no request was repeated");
