@@ -1,5 +1,6 @@
 //! [`plan`]: the changes that take a target from its current state to the desired one.
 
+use std::cmp::Ordering;
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::fmt;
 use std::path::Path;
@@ -8,10 +9,10 @@ use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
 
 use super::snapshot::Snapshot;
-use super::translate::{Desired, SkipReason, Skipped, SkippedItem};
+use super::translate::{Desired, SkipReason, Skipped, SkippedItem, key_of};
 use crate::error::{Error, Result};
-use crate::ids::{ProfileId, SystemId, UserId};
-use crate::model::{Assignment, Membership, Principal, Scope, Validity};
+use crate::ids::{SystemId, UserId};
+use crate::model::{Assignment, Membership, Principal, Validity};
 
 /// The plan file format this build writes and reads.
 pub const PLAN_FORMAT_VERSION: u32 = 1;
@@ -177,6 +178,15 @@ pub struct Plan {
     pub warnings: Vec<String>,
 }
 
+/// The list in key order, by reference (stable: repeated keys keep their order).
+fn by_key(list: &[Assignment]) -> Vec<&Assignment> {
+    let mut refs: Vec<&Assignment> = list.iter().collect();
+    if !refs.windows(2).all(|w| key_of(w[0]) <= key_of(w[1])) {
+        refs.sort_by(|x, y| key_of(x).cmp(&key_of(y)));
+    }
+    refs
+}
+
 fn sort_changes(changes: &mut [Change], removals_first: bool) {
     // Phase first (see `Plan::removals_first`), then by principal so that one
     // principal's changes sit together (adapters that read-modify-write per principal
@@ -194,18 +204,53 @@ fn sort_changes(changes: &mut [Change], removals_first: bool) {
 /// governs them). The order is deterministic: the same inputs give the same plan.
 pub fn plan(desired: &Desired, current: &Snapshot, mode: Mode) -> Plan {
     let mut changes = Vec::new();
-    let held: HashMap<(&Principal, &ProfileId, &Scope), Validity> = current
-        .assignments
-        .iter()
-        .map(|a| ((&a.principal, &a.profile, &a.scope), a.validity))
-        .collect();
-    for a in &desired.assignments {
-        match held.get(&(&a.principal, &a.profile, &a.scope)) {
-            Some(v) if *v == a.validity => {}
-            previous => changes.push(Change::Grant {
-                assignment: a.clone(),
-                previous: previous.copied(),
-            }),
+    // A merge of the two lists in key order: no hashing and no copies of the
+    // million-item inputs. Both are normally sorted already (translate and snapshots
+    // sort them); anything else is sorted here, by reference.
+    let desired_list = by_key(&desired.assignments);
+    let current_list = by_key(&current.assignments);
+    let (mut d, mut c) = (0, 0);
+    while d < desired_list.len() || c < current_list.len() {
+        let order = match (desired_list.get(d), current_list.get(c)) {
+            (Some(x), Some(y)) => key_of(x).cmp(&key_of(y)),
+            (Some(_), None) => Ordering::Less,
+            (None, _) => Ordering::Greater,
+        };
+        match order {
+            Ordering::Less => {
+                changes.push(Change::Grant {
+                    assignment: desired_list[d].clone(),
+                    previous: None,
+                });
+                d += 1;
+            }
+            Ordering::Greater => {
+                if mode == Mode::Mirror {
+                    changes.push(Change::Revoke {
+                        assignment: current_list[c].clone(),
+                    });
+                }
+                c += 1;
+            }
+            Ordering::Equal => {
+                // A system holds one window per key; if a list repeats a key, the
+                // last entry stands.
+                let key = key_of(current_list[c]);
+                while c + 1 < current_list.len() && key_of(current_list[c + 1]) == key {
+                    c += 1;
+                }
+                let held = current_list[c].validity;
+                while d < desired_list.len() && key_of(desired_list[d]) == key {
+                    if desired_list[d].validity != held {
+                        changes.push(Change::Grant {
+                            assignment: desired_list[d].clone(),
+                            previous: Some(held),
+                        });
+                    }
+                    d += 1;
+                }
+                c += 1;
+            }
         }
     }
     let members: HashSet<&Membership> = current.memberships.iter().collect();
@@ -216,27 +261,13 @@ pub fn plan(desired: &Desired, current: &Snapshot, mode: Mode) -> Plan {
             });
         }
     }
-    if mode == Mode::Mirror {
-        let wanted: HashSet<(&Principal, &ProfileId, &Scope)> = desired
-            .assignments
-            .iter()
-            .map(|a| (&a.principal, &a.profile, &a.scope))
-            .collect();
-        for a in &current.assignments {
-            if !wanted.contains(&(&a.principal, &a.profile, &a.scope)) {
-                changes.push(Change::Revoke {
-                    assignment: a.clone(),
+    if mode == Mode::Mirror && desired.manages_memberships {
+        let wanted: HashSet<&Membership> = desired.memberships.iter().collect();
+        for m in &current.memberships {
+            if !wanted.contains(m) {
+                changes.push(Change::RemoveMember {
+                    membership: m.clone(),
                 });
-            }
-        }
-        if desired.manages_memberships {
-            let wanted: HashSet<&Membership> = desired.memberships.iter().collect();
-            for m in &current.memberships {
-                if !wanted.contains(m) {
-                    changes.push(Change::RemoveMember {
-                        membership: m.clone(),
-                    });
-                }
             }
         }
     }

@@ -1,8 +1,7 @@
 //! [`translate`]: a source snapshot through a mapping into the desired state of a
 //! target, with every source item that cannot be carried listed with its reason.
 
-use std::collections::btree_map::Entry;
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{BTreeMap, HashMap};
 use std::fmt;
 
 use jiff::Timestamp;
@@ -14,7 +13,7 @@ use super::mapping::{
 use super::snapshot::Snapshot;
 use crate::error::{Feature, Result};
 use crate::ids::{GroupId, ProfileId, SystemId, UserId};
-use crate::model::{Assignment, AssignmentKey, Membership, Principal, Scope, Validity};
+use crate::model::{Assignment, Membership, Principal, Scope, Validity};
 use crate::traits::Capabilities;
 
 /// Why a source item was not carried to the target.
@@ -378,18 +377,17 @@ pub fn translate_at(
             .ok_or(SkipReason::NoTargetGroup { group: g.clone() })
     };
 
-    // 3. Assignments.
-    let mut desired: BTreeMap<AssignmentKey, Validity> = BTreeMap::new();
+    // 3. Assignments. Each source assignment becomes zero or more target items,
+    //    collected in a flat list with the index of the source item behind each; one
+    //    window per key is settled afterwards (step 4) on the sorted list, which is far
+    //    lighter than a map for a million items.
+    let mut items: Vec<Assignment> = Vec::with_capacity(source.assignments.len());
+    let mut item_sources: Vec<usize> = Vec::with_capacity(source.assignments.len());
     let mut memberships: BTreeMap<Membership, ()> = BTreeMap::new();
     let mut skipped = Vec::new();
     let mut warnings = Vec::new();
-    let mut carried_assignments = Vec::new();
-    // Only targets with a per-user limit can drop a carried item later (step 4); for
-    // them, remember which source item fed which key, so a dropped key is reported
-    // against the source items it came from.
-    let limited = caps.max_assignments_per_user.is_some();
-    let mut contributions: Vec<(usize, AssignmentKey)> = Vec::new();
-    let mut by_membership: HashSet<usize> = HashSet::new();
+    // Source items carried as a membership (these never count against limits).
+    let mut carried_flags = vec![false; source.assignments.len()];
     let skip = |skipped: &mut Vec<Skipped>, a: &Assignment, reason: SkipReason| {
         skipped.push(Skipped {
             item: SkippedItem::Assignment {
@@ -398,6 +396,8 @@ pub fn translate_at(
             reason,
         });
     };
+    // Snapshots sort assignments by principal, so one lookup serves a whole run.
+    let mut last: Option<(&Principal, std::result::Result<Principal, SkipReason>)> = None;
 
     for (index, a) in source.assignments.iter().enumerate() {
         if a.validity.has_ended_by(now) {
@@ -416,21 +416,22 @@ pub fn translate_at(
             );
             continue;
         };
-        let principal = match &a.principal {
-            Principal::User(u) => match map_user(u) {
-                Ok(t) => Principal::User(t),
-                Err(reason) => {
-                    skip(&mut skipped, a, reason);
-                    continue;
-                }
-            },
-            Principal::Group(g) => match map_group(g) {
-                Ok(t) => Principal::Group(t),
-                Err(reason) => {
-                    skip(&mut skipped, a, reason);
-                    continue;
-                }
-            },
+        let mapped = match &last {
+            Some((p, mapped)) if *p == &a.principal => mapped,
+            _ => {
+                let mapped = match &a.principal {
+                    Principal::User(u) => map_user(u).map(Principal::User),
+                    Principal::Group(g) => map_group(g).map(Principal::Group),
+                };
+                &last.insert((&a.principal, mapped)).1
+            }
+        };
+        let principal = match mapped {
+            Ok(p) => p,
+            Err(reason) => {
+                skip(&mut skipped, a, reason.clone());
+                continue;
+            }
         };
         // What window the target can hold, or why not.
         let window = if a.validity.is_unbounded() || caps.validity_windows {
@@ -452,7 +453,6 @@ pub fn translate_at(
                 }
             }
         };
-        let mut carried = false;
         for (rule_target, r) in targets {
             let window = match &window {
                 Ok(w) => *w,
@@ -463,7 +463,7 @@ pub fn translate_at(
             };
             match r {
                 ResolvedTarget::Group(group) => {
-                    let Principal::User(user) = &principal else {
+                    let Principal::User(user) = principal else {
                         skip(&mut skipped, a, SkipReason::GroupInGroup);
                         continue;
                     };
@@ -500,117 +500,126 @@ pub fn translate_at(
                         continue;
                     }
                     memberships.insert(Membership::new(user.clone(), group.clone()), ());
-                    if limited {
-                        by_membership.insert(index);
-                    }
-                    carried = true;
+                    carried_flags[index] = true;
                 }
                 ResolvedTarget::Profile(profile, accepts) => {
                     let scope = match rule_target {
                         RuleTarget::Profile {
                             scope: Some(scope), ..
-                        } => scope.clone(),
-                        _ => mapping
-                            .translate_scope(&a.scope)
-                            .cloned()
-                            .unwrap_or_else(|| a.scope.clone()),
+                        } => scope,
+                        _ => mapping.translate_scope(&a.scope).unwrap_or(&a.scope),
                     };
+                    if !accepts.is_empty() && !accepts.contains(&scope.kind()) {
+                        skip(
+                            &mut skipped,
+                            a,
+                            SkipReason::ProfileScope {
+                                profile: profile.clone(),
+                                scope: scope.clone(),
+                            },
+                        );
+                        continue;
+                    }
                     let item = Assignment {
                         principal: principal.clone(),
                         profile: profile.clone(),
-                        scope,
+                        scope: scope.clone(),
                         validity: window,
                     };
                     if let Some(feature) = caps.missing_for(&item) {
                         skip(&mut skipped, a, SkipReason::TargetLacks { feature });
                         continue;
                     }
-                    if !accepts.is_empty() && !accepts.contains(&item.scope.kind()) {
-                        skip(
-                            &mut skipped,
-                            a,
-                            SkipReason::ProfileScope {
-                                profile: profile.clone(),
-                                scope: item.scope,
-                            },
-                        );
+                    items.push(item);
+                    item_sources.push(index);
+                }
+            }
+        }
+    }
+
+    // 4. One window per key: sort by (key, source order), then fold each run of equal
+    //    keys in source order — windows that overlap or touch merge, a disjoint one is
+    //    skipped (the target holds one window per key). The sort is skipped when the
+    //    mapping kept the source order, as it usually does.
+    if !items.windows(2).all(|w| key_of(&w[0]) <= key_of(&w[1])) {
+        let mut order: Vec<usize> = (0..items.len()).collect();
+        order.sort_unstable_by(|&x, &y| {
+            key_of(&items[x])
+                .cmp(&key_of(&items[y]))
+                .then(item_sources[x].cmp(&item_sources[y]))
+        });
+        permute(&mut items, &mut item_sources, order);
+    }
+    // (entry in the folded list, source item behind it)
+    let mut fed: Vec<(usize, usize)> = Vec::with_capacity(items.len());
+    let mut kept = 0;
+    for next in 0..items.len() {
+        if kept > 0 && key_of(&items[kept - 1]) == key_of(&items[next]) {
+            let (held, window) = (items[kept - 1].validity, items[next].validity);
+            if held != window {
+                match union(held, window) {
+                    Some(u) => items[kept - 1].validity = u,
+                    None => {
+                        let a = &source.assignments[item_sources[next]];
+                        skip(&mut skipped, a, SkipReason::WindowConflict { kept: held });
                         continue;
                     }
-                    let key = AssignmentKey {
-                        principal: item.principal,
-                        profile: item.profile,
-                        scope: item.scope,
-                    };
-                    let key_copy = limited.then(|| key.clone());
-                    match desired.entry(key) {
-                        Entry::Vacant(v) => {
-                            v.insert(window);
-                        }
-                        Entry::Occupied(mut o) => {
-                            let held = *o.get();
-                            if held != window {
-                                match union(held, window) {
-                                    Some(u) => *o.get_mut() = u,
-                                    None => {
-                                        skip(
-                                            &mut skipped,
-                                            a,
-                                            SkipReason::WindowConflict { kept: held },
-                                        );
-                                        continue;
-                                    }
-                                }
-                            }
-                        }
-                    }
-                    if let Some(key) = key_copy {
-                        contributions.push((index, key));
-                    }
-                    carried = true;
                 }
             }
-        }
-        if carried {
-            carried_assignments.push(index);
+            fed.push((kept - 1, item_sources[next]));
+        } else {
+            items.swap(kept, next);
+            fed.push((kept, item_sources[next]));
+            kept += 1;
         }
     }
+    items.truncate(kept);
+    drop(item_sources);
 
-    // 4. Per-user limits: keep the first assignments in key order; the source items
-    //    behind the others are skipped, and no longer count as carried unless they
-    //    also fed a kept key or a membership.
+    // 5. Per-user limits: keep each user's first assignments in key order; the source
+    //    items behind the others are skipped, and no longer count as carried unless
+    //    they also fed a kept item or a membership.
+    let mut dropped = vec![false; items.len()];
     if let Some(max) = caps.max_assignments_per_user {
-        let mut per_user: HashMap<&UserId, u32> = HashMap::new();
-        let mut over: HashSet<AssignmentKey> = HashSet::new();
-        for key in desired.keys() {
-            if let Principal::User(u) = &key.principal {
-                let n = per_user.entry(u).or_default();
-                *n += 1;
-                if *n > max {
-                    over.insert(key.clone());
+        let mut run: Option<(&Principal, u32)> = None;
+        for (i, a) in items.iter().enumerate() {
+            let n = match &mut run {
+                Some((p, n)) if *p == &a.principal => {
+                    *n += 1;
+                    *n
                 }
+                _ => run.insert((&a.principal, 1)).1,
+            };
+            dropped[i] = matches!(a.principal, Principal::User(_)) && n > max;
+        }
+        for &(entry, src) in &fed {
+            if dropped[entry] {
+                skip(
+                    &mut skipped,
+                    &source.assignments[src],
+                    SkipReason::PerUserLimit { max },
+                );
             }
         }
-        if !over.is_empty() {
-            for key in &over {
-                desired.remove(key);
-            }
-            let mut kept: HashSet<usize> = by_membership;
-            for (index, key) in &contributions {
-                if over.contains(key) {
-                    skip(
-                        &mut skipped,
-                        &source.assignments[*index],
-                        SkipReason::PerUserLimit { max },
-                    );
-                } else {
-                    kept.insert(*index);
-                }
-            }
-            carried_assignments.retain(|i| kept.contains(i));
+        let mut i = 0;
+        items.retain(|_| {
+            i += 1;
+            !dropped[i - 1]
+        });
+    }
+    for &(entry, src) in &fed {
+        if !dropped[entry] {
+            carried_flags[src] = true;
         }
     }
+    drop(fed);
+    let carried_assignments: Vec<usize> = carried_flags
+        .iter()
+        .enumerate()
+        .filter_map(|(i, c)| c.then_some(i))
+        .collect();
 
-    // 5. Memberships.
+    // 6. Memberships.
     let mut carried_memberships = Vec::new();
     for (index, m) in source.memberships.iter().enumerate() {
         let reason = if !groups_carried {
@@ -650,15 +659,7 @@ pub fn translate_at(
         target: target.system.clone(),
         target_capabilities: caps,
         as_of: now,
-        assignments: desired
-            .into_iter()
-            .map(|(k, validity)| Assignment {
-                principal: k.principal,
-                profile: k.profile,
-                scope: k.scope,
-                validity,
-            })
-            .collect(),
+        assignments: items,
         memberships: memberships.into_keys().collect(),
         manages_memberships,
         skipped,
@@ -666,6 +667,30 @@ pub fn translate_at(
         carried_assignments,
         carried_memberships,
     })
+}
+
+/// The identity of an assignment, borrowed (an [`AssignmentKey`](crate::AssignmentKey)
+/// without the clones).
+pub(crate) fn key_of(a: &Assignment) -> (&Principal, &ProfileId, &Scope) {
+    (&a.principal, &a.profile, &a.scope)
+}
+
+/// Reorders both lists in place so that position `k` holds what was at `order[k]`
+/// (following cycles: no second copy of a million items).
+fn permute(items: &mut [Assignment], sources: &mut [usize], mut order: Vec<usize>) {
+    for start in 0..order.len() {
+        let mut at = start;
+        while order[at] != at {
+            let from = order[at];
+            order[at] = at;
+            if order[from] == from {
+                break;
+            }
+            items.swap(at, from);
+            sources.swap(at, from);
+            at = from;
+        }
+    }
 }
 
 enum ResolvedTarget {
