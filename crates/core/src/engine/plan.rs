@@ -478,7 +478,10 @@ pub struct PlanSummary {
     pub target: SystemId,
     /// The mode.
     pub mode: Mode,
-    /// Counts per profile (`profile …`) or group (`group …`).
+    /// Counts per profile (`profile …`) or group (`group …`). Changes count under
+    /// the target's profile; skipped items under the profile they name, which is the
+    /// source's for items not carried (and the target's for grants a per-user limit
+    /// left out of an additive plan).
     pub rows: BTreeMap<String, SummaryRow>,
     /// Number of warnings.
     pub warnings: usize,
