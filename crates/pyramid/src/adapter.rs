@@ -503,20 +503,22 @@ impl PyramidSystem {
             roles_to_add: if grant { send.clone() } else { Vec::new() },
             roles_to_remove: if grant { Vec::new() } else { send.clone() },
         };
-        let confirmed: BTreeSet<String> = match self.client.update_roles_by_profile_id(&data).await
-        {
-            Ok(ids) => ids.into_iter().filter_map(|i| i.id).collect(),
-            Err(e) => {
-                out.extend(
-                    waiting
-                        .into_iter()
-                        .map(|(i, _)| (i, Outcome::Failed(e.clone()))),
-                );
-                return out;
-            }
-        };
-        // A role the answer does not list is checked against a fresh read before it
-        // is called a failure (servers differ in what they list).
+        let (confirmed, write_error): (BTreeSet<String>, Option<Error>) =
+            match self.client.update_roles_by_profile_id(&data).await {
+                Ok(ids) => (ids.into_iter().filter_map(|i| i.id).collect(), None),
+                Err(e) if outcome_unknown(&e) => (BTreeSet::new(), Some(e)),
+                Err(e) => {
+                    out.extend(
+                        waiting
+                            .into_iter()
+                            .map(|(i, _)| (i, Outcome::Failed(e.clone()))),
+                    );
+                    return out;
+                }
+            };
+        // A role the answer does not list (servers differ in what they list), or a
+        // write whose outcome is unknown, is checked against a fresh read before it is
+        // called a failure.
         let fresh = if waiting.iter().any(|(_, r)| !confirmed.contains(r)) {
             self.client
                 .get_all_roles_by_profile_id(profile)
@@ -539,7 +541,7 @@ impl PyramidSystem {
                 if done {
                     Outcome::Applied
                 } else {
-                    Outcome::Failed(Error::Vendor {
+                    Outcome::Failed(write_error.clone().unwrap_or_else(|| Error::Vendor {
                         system: self.id.to_string(),
                         status: 200,
                         code: None,
@@ -548,7 +550,7 @@ impl PyramidSystem {
                             if grant { "bind" } else { "unbind" }
                         ),
                         request_id: None,
-                    })
+                    }))
                 },
             ));
         }
@@ -591,10 +593,25 @@ impl PyramidSystem {
                         profile_id: Some(grant.then(|| profile.to_owned())),
                         ..UpdateUserDb::default()
                     };
+                    let desired = grant.then(|| profile.to_owned());
                     match self.client.update_user_db(&update).await {
                         Ok(()) => {
-                            current = grant.then(|| profile.to_owned());
+                            current = desired;
                             Outcome::Applied
+                        }
+                        // The answer was lost or garbled: what does the server hold?
+                        Err(e) if outcome_unknown(&e) => {
+                            match self.client.get_private_profile_id_for_user(user).await {
+                                Ok(now) if now == desired => {
+                                    current = now;
+                                    Outcome::Applied
+                                }
+                                Ok(now) => {
+                                    current = now;
+                                    Outcome::Failed(e)
+                                }
+                                Err(_) => Outcome::Failed(e),
+                            }
                         }
                         Err(e) => Outcome::Failed(e),
                     }
@@ -637,9 +654,15 @@ impl PyramidSystem {
         let results: Vec<Vec<(usize, Outcome)>> = stream::iter(by_user)
             .map(|(user, idx): (String, Vec<usize>)| async move {
                 let user = user.as_str();
-                let current: BTreeSet<String> = match self.client.get_all_roles_by_user(user).await {
+                let current: BTreeSet<String> = match self.client.get_all_roles_by_user(user).await
+                {
                     Ok(r) => r.into_iter().filter_map(|i| i.id).collect(),
-                    Err(e) => return idx.into_iter().map(|i| (i, Outcome::Failed(e.clone()))).collect(),
+                    Err(e) => {
+                        return idx
+                            .into_iter()
+                            .map(|i| (i, Outcome::Failed(e.clone())))
+                            .collect();
+                    }
                 };
                 let mut send: Vec<String> = Vec::new();
                 let mut waiting = Vec::new();
@@ -661,30 +684,41 @@ impl PyramidSystem {
                     roles_to_add: if add { send.clone() } else { Vec::new() },
                     roles_to_remove: if add { Vec::new() } else { send },
                 };
-                match self.client.update_user_roles(&data).await {
-                    Ok(final_roles) => {
-                        let now: BTreeSet<String> = final_roles.into_iter().filter_map(|i| i.id).collect();
-                        for (i, g) in waiting {
-                            let ok = now.contains(&g) == add;
-                            res.push((
-                                i,
-                                if ok {
-                                    Outcome::Applied
-                                } else {
-                                    Outcome::Failed(Error::Vendor {
-                                        system: self.id.to_string(),
-                                        status: 200,
-                                        code: None,
-                                        message: format!(
-                                            "updateUserRoles answered without the change to role {g}"
-                                        ),
-                                        request_id: None,
-                                    })
-                                },
-                            ));
-                        }
-                    }
-                    Err(e) => res.extend(waiting.into_iter().map(|(i, _)| (i, Outcome::Failed(e.clone())))),
+                let (now, write_error): (Option<BTreeSet<String>>, Option<Error>) =
+                    match self.client.update_user_roles(&data).await {
+                        Ok(final_roles) => (
+                            Some(final_roles.into_iter().filter_map(|i| i.id).collect()),
+                            None,
+                        ),
+                        // The answer was lost or garbled: read what the server holds.
+                        Err(e) if outcome_unknown(&e) => (
+                            self.client
+                                .get_all_roles_by_user(user)
+                                .await
+                                .ok()
+                                .map(|r| r.into_iter().filter_map(|i| i.id).collect()),
+                            Some(e),
+                        ),
+                        Err(e) => (None, Some(e)),
+                    };
+                for (i, g) in waiting {
+                    let ok = now.as_ref().is_some_and(|now| now.contains(&g) == add);
+                    res.push((
+                        i,
+                        if ok {
+                            Outcome::Applied
+                        } else {
+                            Outcome::Failed(write_error.clone().unwrap_or_else(|| Error::Vendor {
+                                system: self.id.to_string(),
+                                status: 200,
+                                code: None,
+                                message: format!(
+                                    "updateUserRoles answered without the change to role {g}"
+                                ),
+                                request_id: None,
+                            }))
+                        },
+                    ));
                 }
                 res
             })
@@ -701,6 +735,17 @@ impl PyramidSystem {
                 })
             })
             .collect()
+    }
+}
+
+/// Whether a failed write may nevertheless have taken effect: the answer was lost
+/// (network), garbled (decode), or came from a gateway or a crashing server after
+/// the request was passed on. 503 and 429 mean the server refused before working.
+fn outcome_unknown(e: &Error) -> bool {
+    match e {
+        Error::Transport { .. } | Error::Decode { .. } => true,
+        Error::Vendor { status, .. } => matches!(status, 500 | 502 | 504),
+        _ => false,
     }
 }
 

@@ -286,3 +286,97 @@ async fn one_private_profile_per_user() {
         [a("p1")]
     );
 }
+
+#[tokio::test]
+async fn a_garbled_write_answer_is_settled_by_reading_the_state() {
+    let (server, system) = connected().await;
+    answer(
+        &server,
+        "getAllProfilesByTenantId",
+        json!({"data": [{"profileId": "p1", "name": "P1", "tenantId": TENANT}]}),
+        10,
+        5,
+    )
+    .await;
+    answer(
+        &server,
+        "getAllUsersByTenant",
+        json!({"data": [{"id": "u1"}, {"id": "u2"}]}),
+        10,
+        5,
+    )
+    .await;
+    answer(
+        &server,
+        "getAllNonPrivateRolesByTenant",
+        json!({"data": [{"roleId": "r1", "roleName": "A"}]}),
+        10,
+        5,
+    )
+    .await;
+    // Both private-profile writes come back cut off after the server applied them…
+    Mock::given(method("POST"))
+        .and(path("/API2/access/updateUserDb"))
+        .respond_with(
+            ResponseTemplate::new(200).set_body_raw("{\"data\":{\"succ", "application/json"),
+        )
+        .expect(2)
+        .mount(&server)
+        .await;
+    // …u1's read before shows nothing, the read after shows p1: applied.
+    let private = |user: &str, data: Value, times: u64, priority: u8| {
+        Mock::given(method("POST"))
+            .and(path("/API2/access/getPrivateProfileIdForUser"))
+            .and(body_json(json!({"userId": user, "auth": TOKEN})))
+            .respond_with(ResponseTemplate::new(200).set_body_json(json!({ "data": data })))
+            .up_to_n_times(times)
+            .with_priority(priority)
+            .expect(times)
+    };
+    private("u1", Value::Null, 1, 1).mount(&server).await;
+    private("u1", json!({"id": "p1"}), 1, 2)
+        .mount(&server)
+        .await;
+    // u2's reads show nothing both times: not applied, the decode error is reported.
+    private("u2", Value::Null, 2, 1).mount(&server).await;
+    let scope = system.scope();
+    let a = |u: &str| {
+        Assignment::new(
+            Principal::User(UserId::new(u).expect("id")),
+            ProfileId::new("p1").expect("id"),
+            scope.clone(),
+        )
+    };
+    let got = system.grant(&[a("u1"), a("u2")]).await;
+    assert_eq!(got[0], Outcome::Applied, "{got:?}");
+    assert_eq!(
+        got[1].error().map(Error::kind),
+        Some(ErrorKind::Decode),
+        "{got:?}"
+    );
+
+    // A membership write answered by a 502 page is settled the same way.
+    answer(&server, "getAllRolesByUser", json!({"data": []}), 1, 1).await;
+    answer(
+        &server,
+        "getAllRolesByUser",
+        json!({"data": [{"id": "r1"}]}),
+        1,
+        2,
+    )
+    .await;
+    Mock::given(method("POST"))
+        .and(path("/API2/access/updateUserRoles"))
+        .respond_with(
+            ResponseTemplate::new(502)
+                .set_body_raw("<html><title>502 Bad Gateway</title></html>", "text/html"),
+        )
+        .expect(1)
+        .mount(&server)
+        .await;
+    let m = Membership::new(
+        UserId::new("u1").expect("id"),
+        GroupId::new("r1").expect("id"),
+    );
+    assert_eq!(system.add_memberships(&[m]).await, [Outcome::Applied]);
+}
