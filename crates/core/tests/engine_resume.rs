@@ -360,6 +360,9 @@ fn names(plan: &Plan) -> Vec<String> {
 
 /// Indices the journal records as finished (an `end` entry with a done outcome).
 fn finished(journal: &Path) -> BTreeSet<usize> {
+    if !journal.exists() {
+        return BTreeSet::new();
+    }
     engine::read_journal(journal)
         .expect("journal")
         .into_iter()
@@ -628,4 +631,56 @@ fn a_dry_run_reads_the_journal_and_shows_what_a_resume_would_do() {
     assert_eq!(report.counts().resumed, done.len());
     assert_eq!(report.counts().not_run, plan.changes.len() - done.len());
     let _ = std::fs::remove_file(&journal);
+}
+
+proptest::proptest! {
+    #![proptest_config(proptest::prelude::ProptestConfig {
+        cases: std::env::var("PROPTEST_CASES")
+            .ok()
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(32),
+        ..proptest::prelude::ProptestConfig::default()
+    })]
+
+    /// Killed any number of times at any batch, with any batch size and concurrency,
+    /// a run resumed from its journal ends at the plan's goal with every change
+    /// applied exactly once and no finished item sent again.
+    #[test]
+    fn killed_anywhere_any_number_of_times_resumes_to_the_goal(
+        kills in proptest::collection::vec((0usize..8, proptest::bool::ANY), 1..4),
+        batch in 1usize..7,
+        concurrency in 1usize..4,
+    ) {
+        let journal = journal_path(&format!("prop-{batch}-{concurrency}-{}", kills.len()));
+        let (_, dst) = systems();
+        let system = Recording::new(dst, Some(journal.clone()));
+        let (desired, plan) = planned(&system.inner);
+        let options = ExecuteOptions {
+            concurrency,
+            batch_size: Some(batch),
+            journal: Some(journal.clone()),
+            ..ExecuteOptions::default()
+        };
+        let all = names(&plan);
+        for (k, after) in kills {
+            system.hang_after(k, if after { Hang::After } else { Hang::Before });
+            let done_before = finished(&journal);
+            system.take_sent();
+            // The run either hangs (killed) or finishes, if k batches were enough.
+            let _ = engine::execute(&plan, &system, &options).now_or_never();
+            let sent: BTreeSet<String> = system.take_sent().into_iter().collect();
+            for &i in &done_before {
+                proptest::prop_assert!(!sent.contains(&all[i]), "{} sent again", all[i]);
+            }
+        }
+        system.hang_after(0, Hang::Off);
+        let done_before = finished(&journal);
+        let report = block_on(engine::execute(&plan, &system, &options)).expect("resume");
+        let sent: BTreeSet<String> = system.take_sent().into_iter().collect();
+        for &i in &done_before {
+            proptest::prop_assert!(!sent.contains(&all[i]), "{} sent again", all[i]);
+        }
+        assert_goal_reached(&system, &desired, &plan, &report);
+        let _ = std::fs::remove_file(&journal);
+    }
 }
