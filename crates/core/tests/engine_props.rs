@@ -606,7 +606,8 @@ proptest! {
     }
 
     /// Mirror revokes exactly what the target holds beyond the desired state (and
-    /// memberships only when the mapping governs them); Additive revokes nothing.
+    /// memberships only when the mapping governs them); Additive revokes nothing and
+    /// narrows no window.
     #[test]
     fn mirror_revokes_exactly_the_extras(sc in scenario()) {
         let w = world(&sc);
@@ -653,6 +654,16 @@ proptest! {
             }
             Mode::Additive => {
                 prop_assert!(revoked.is_empty() && removed.is_empty());
+                // Nor does it narrow a held window: an update only happens when the
+                // held window misses part of the wanted one.
+                for c in &w.plan.changes {
+                    if let Change::Grant { assignment, previous: Some(held) } = c {
+                        let w = assignment.validity;
+                        let starts = held.from().is_none_or(|h| w.from().is_some_and(|f| h <= f));
+                        let lasts = held.until().is_none_or(|h| w.until().is_some_and(|u| u <= h));
+                        prop_assert!(!(starts && lasts), "{held} covers {w}, yet updated");
+                    }
+                }
             }
         }
     }

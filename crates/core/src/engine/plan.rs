@@ -21,7 +21,8 @@ pub const PLAN_FORMAT_VERSION: u32 = 1;
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Mode {
-    /// Only add what is missing (and update windows); never revoke.
+    /// Only add what is missing; never revoke. A held window is updated only when it
+    /// does not already cover the wanted one (a permanent grant is never narrowed).
     #[default]
     Additive,
     /// Also revoke what the target has beyond the desired state.
@@ -178,6 +179,21 @@ pub struct Plan {
     pub warnings: Vec<String>,
 }
 
+/// Whether window `outer` contains all of `inner` (absent bounds are unbounded).
+fn covers(outer: Validity, inner: Validity) -> bool {
+    let starts_by = match (outer.from(), inner.from()) {
+        (None, _) => true,
+        (Some(_), None) => false,
+        (Some(o), Some(i)) => o <= i,
+    };
+    let lasts_until = match (outer.until(), inner.until()) {
+        (None, _) => true,
+        (Some(_), None) => false,
+        (Some(o), Some(i)) => i <= o,
+    };
+    starts_by && lasts_until
+}
+
 /// The list in key order, by reference (stable: repeated keys keep their order).
 fn by_key(list: &[Assignment]) -> Vec<&Assignment> {
     let mut refs: Vec<&Assignment> = list.iter().collect();
@@ -199,7 +215,8 @@ fn sort_changes(changes: &mut [Change], removals_first: bool) {
 
 /// Plans the changes that take `current` to `desired`.
 ///
-/// `Additive` grants what is missing and updates windows that differ; `Mirror` also
+/// `Additive` grants what is missing and widens windows that do not cover the wanted
+/// one (it never narrows a held window); `Mirror` sets every window exactly and also
 /// revokes assignments the desired state lacks (and memberships, when the mapping
 /// governs them). The order is deterministic: the same inputs give the same plan.
 pub fn plan(desired: &Desired, current: &Snapshot, mode: Mode) -> Plan {
@@ -241,7 +258,10 @@ pub fn plan(desired: &Desired, current: &Snapshot, mode: Mode) -> Plan {
                 }
                 let held = current_list[c].validity;
                 while d < desired_list.len() && key_of(desired_list[d]) == key {
-                    if desired_list[d].validity != held {
+                    let wanted = desired_list[d].validity;
+                    // Additive never takes access away: a held window that already
+                    // covers the wanted one stays as it is.
+                    if wanted != held && !(mode == Mode::Additive && covers(held, wanted)) {
                         changes.push(Change::Grant {
                             assignment: desired_list[d].clone(),
                             previous: Some(held),
