@@ -662,6 +662,10 @@ proptest! {
                         let starts = held.from().is_none_or(|h| w.from().is_some_and(|f| h <= f));
                         let lasts = held.until().is_none_or(|h| w.until().is_some_and(|u| u <= h));
                         prop_assert!(!(starts && lasts), "{held} covers {w}, yet updated");
+                        // ... and the new window contains the held one.
+                        let keeps_start = w.from().is_none_or(|f| held.from().is_some_and(|h| f <= h));
+                        let keeps_end = w.until().is_none_or(|u| held.until().is_some_and(|h| h <= u));
+                        prop_assert!(keeps_start && keeps_end, "{w} narrows {held}");
                     }
                 }
             }

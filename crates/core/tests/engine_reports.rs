@@ -394,3 +394,67 @@ fn a_run_reports_every_outcome_as_json_and_csv_with_progress() {
         0
     );
 }
+
+#[test]
+fn additive_plans_widen_windows_and_never_narrow_them() {
+    let w = |f: Option<i64>, u: Option<i64>| Validity::new(f.map(at), u.map(at)).expect("window");
+    // (held, wanted, expected update or None, expected conflict)
+    let cases = [
+        (Validity::ALWAYS, w(Some(3), Some(8)), None, false),
+        (
+            w(Some(1), Some(5)),
+            w(Some(3), Some(8)),
+            Some(w(Some(1), Some(8))),
+            false,
+        ),
+        (
+            w(Some(3), Some(8)),
+            w(None, Some(4)),
+            Some(w(None, Some(8))),
+            false,
+        ),
+        (w(Some(1), Some(3)), w(Some(5), Some(8)), None, true),
+    ];
+    for (held, wanted, update, conflict) in cases {
+        let a = |v: Validity| {
+            Assignment::new(Principal::User(uid("t-a")), pid("owner"), Scope::System)
+                .with_validity(v)
+        };
+        let current = Snapshot::from_parts(
+            SystemId::new("segment").expect("id"),
+            at(0),
+            Capabilities::full(),
+            vec![user("t-a", "ana@example.com")],
+            Vec::new(),
+            vec![Profile::new(pid("owner"), "Owner")],
+            Vec::new(),
+            vec![a(held)],
+        );
+        let (mut desired, _) = translate(&target(Capabilities::full()), MAPPING);
+        desired.assignments = vec![a(wanted)];
+        desired.skipped.clear();
+        desired.memberships.clear();
+        let plan = engine::plan(&desired, &current, Mode::Additive);
+        let got = plan.changes.iter().find_map(|c| match c {
+            engine::Change::Grant {
+                assignment,
+                previous: Some(p),
+            } => {
+                assert_eq!(*p, held);
+                Some(assignment.validity)
+            }
+            _ => None,
+        });
+        assert_eq!(got, update, "held {held}, wanted {wanted}");
+        assert_eq!(
+            plan.skipped
+                .iter()
+                .any(|s| matches!(s.reason, SkipReason::WindowConflict { kept } if kept == held)),
+            conflict,
+            "held {held}, wanted {wanted}"
+        );
+        // Mirror sets the window exactly.
+        let mirror = engine::plan(&desired, &current, Mode::Mirror);
+        assert_eq!(mirror.changes.len(), 1);
+    }
+}

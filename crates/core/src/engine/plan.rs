@@ -9,7 +9,7 @@ use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
 
 use super::snapshot::Snapshot;
-use super::translate::{Desired, SkipReason, Skipped, SkippedItem, key_of};
+use super::translate::{Desired, SkipReason, Skipped, SkippedItem, key_of, union};
 use crate::error::{Error, Result};
 use crate::ids::{SystemId, UserId};
 use crate::model::{Assignment, Membership, Principal, Validity};
@@ -21,8 +21,9 @@ pub const PLAN_FORMAT_VERSION: u32 = 1;
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Mode {
-    /// Only add what is missing; never revoke. A held window is updated only when it
-    /// does not already cover the wanted one (a permanent grant is never narrowed).
+    /// Only add what is missing; never revoke. A held window that misses part of the
+    /// wanted one grows to cover both; none is narrowed (a permanent grant stays
+    /// permanent), and one disjoint from the wanted window is left and reported.
     #[default]
     Additive,
     /// Also revoke what the target has beyond the desired state.
@@ -215,12 +216,13 @@ fn sort_changes(changes: &mut [Change], removals_first: bool) {
 
 /// Plans the changes that take `current` to `desired`.
 ///
-/// `Additive` grants what is missing and widens windows that do not cover the wanted
-/// one (it never narrows a held window); `Mirror` sets every window exactly and also
+/// `Additive` grants what is missing and widens held windows that miss part of the
+/// wanted one (it never narrows one); `Mirror` sets every window exactly and also
 /// revokes assignments the desired state lacks (and memberships, when the mapping
 /// governs them). The order is deterministic: the same inputs give the same plan.
 pub fn plan(desired: &Desired, current: &Snapshot, mode: Mode) -> Plan {
     let mut changes = Vec::new();
+    let mut additive_conflicts = Vec::new();
     // A merge of the two lists in key order: no hashing and no copies of the
     // million-item inputs. Both are normally sorted already (translate and snapshots
     // sort them); anything else is sorted here, by reference.
@@ -258,16 +260,36 @@ pub fn plan(desired: &Desired, current: &Snapshot, mode: Mode) -> Plan {
                 }
                 let held = current_list[c].validity;
                 while d < desired_list.len() && key_of(desired_list[d]) == key {
-                    let wanted = desired_list[d].validity;
-                    // Additive never takes access away: a held window that already
-                    // covers the wanted one stays as it is.
-                    if wanted != held && !(mode == Mode::Additive && covers(held, wanted)) {
+                    let wanted: &Assignment = desired_list[d];
+                    d += 1;
+                    if wanted.validity == held {
+                        continue;
+                    }
+                    if mode == Mode::Mirror {
                         changes.push(Change::Grant {
-                            assignment: desired_list[d].clone(),
+                            assignment: wanted.clone(),
                             previous: Some(held),
                         });
+                        continue;
                     }
-                    d += 1;
+                    // Additive never takes access away: a held window that covers the
+                    // wanted one stays; one that misses part of it grows to the union;
+                    // a disjoint one cannot grow into one window and is reported.
+                    if covers(held, wanted.validity) {
+                        continue;
+                    }
+                    match union(held, wanted.validity) {
+                        Some(window) => changes.push(Change::Grant {
+                            assignment: wanted.clone().with_validity(window),
+                            previous: Some(held),
+                        }),
+                        None => additive_conflicts.push(Skipped {
+                            item: SkippedItem::Assignment {
+                                assignment: wanted.clone(),
+                            },
+                            reason: SkipReason::WindowConflict { kept: held },
+                        }),
+                    }
                 }
                 c += 1;
             }
@@ -295,6 +317,7 @@ pub fn plan(desired: &Desired, current: &Snapshot, mode: Mode) -> Plan {
     let removals_first = limit.is_some();
     sort_changes(&mut changes, removals_first);
     let mut skipped = desired.skipped.clone();
+    skipped.extend(additive_conflicts);
     if let (Some(max), Mode::Additive) = (limit, mode) {
         // Additive runs keep what the target holds, so a user may have no room left for
         // a new grant; say so now instead of letting the grant fail at run time.

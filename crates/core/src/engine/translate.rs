@@ -233,7 +233,7 @@ fn resolve_profile<'a>(
 }
 
 /// Union of two windows if it is itself one window (they overlap or touch).
-fn union(a: Validity, b: Validity) -> Option<Validity> {
+pub(crate) fn union(a: Validity, b: Validity) -> Option<Validity> {
     // [a.from, a.until) and [b.from, b.until) touch iff a.from <= b.until and b.from <= a.until,
     // with absent bounds as -inf / +inf.
     let le = |x: Option<Timestamp>, y: Option<Timestamp>| match (x, y) {
