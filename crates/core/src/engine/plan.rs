@@ -523,8 +523,8 @@ pub struct PlanSummary {
     pub mode: Mode,
     /// Counts per profile (`profile …`) or group (`group …`). Changes count under
     /// the target's profile; skipped items under the profile they name, which is the
-    /// source's for items not carried (and the target's for grants a per-user limit
-    /// left out of an additive plan).
+    /// source's for items not carried (and the target's for what an additive plan
+    /// leaves out: grants beyond a per-user limit, windows disjoint from a held one).
     pub rows: BTreeMap<String, SummaryRow>,
     /// Number of warnings.
     pub warnings: usize,
