@@ -79,6 +79,7 @@
 //! Also here: [`DEMO_PEOPLE`], the synthetic people every vendor sandbox seeds.
 
 mod faults;
+pub mod hostile;
 mod log;
 mod people;
 mod rate;
