@@ -151,7 +151,10 @@ impl Held {
     }
 }
 
-fn atom_of(a: &Assignment) -> Result<Atom> {
+/// The pair an assignment names. A grant must name one of the documented resource
+/// kinds; a revoke may name any kind, since listings carry kinds this crate does not
+/// know and whatever was listed must be revocable.
+fn atom_of(a: &Assignment, grant: bool) -> Result<Atom> {
     let Scope::Resource { kind, id, labels } = &a.scope else {
         return Err(Error::unsupported(
             SYSTEM,
@@ -162,7 +165,7 @@ fn atom_of(a: &Assignment) -> Result<Atom> {
         ));
     };
     let kind_wire = ResourceType::parse(kind.as_str());
-    if !kind_wire.is_known() {
+    if grant && !kind_wire.is_known() {
         return Err(Error::invalid(
             format!("resource kind {kind}"),
             "Segment permissions apply to FUNCTION, SOURCE, SPACE, WAREHOUSE or WORKSPACE",
@@ -428,6 +431,7 @@ impl SegmentSystem {
     async fn plan_batch(
         &self,
         items: &[Assignment],
+        grant: bool,
         outcomes: &mut [Option<Outcome>],
     ) -> Vec<(Principal, Vec<(usize, Atom)>)> {
         let caps = self.capabilities();
@@ -447,7 +451,7 @@ impl SegmentSystem {
                 outcomes[i] = Some(Outcome::Failed(Error::unsupported(SYSTEM, feature)));
                 continue;
             }
-            let atom = match atom_of(a) {
+            let atom = match atom_of(a, grant) {
                 Ok(atom) => atom,
                 Err(e) => {
                     outcomes[i] = Some(Outcome::Failed(e));
@@ -553,7 +557,7 @@ impl SegmentSystem {
 
     async fn change(&self, items: &[Assignment], grant: bool) -> Vec<Outcome> {
         let mut outcomes: Vec<Option<Outcome>> = vec![None; items.len()];
-        let groups = self.plan_batch(items, &mut outcomes).await;
+        let groups = self.plan_batch(items, grant, &mut outcomes).await;
         let results: Vec<Vec<(usize, Outcome)>> = stream::iter(groups)
             .map(|(principal, entries)| self.change_one(principal, entries, grant))
             .buffer_unordered(WRITE_CONCURRENCY)
@@ -579,7 +583,8 @@ impl SegmentSystem {
             .collect()
     }
 
-    /// E-mails of the given users: invites are their own id; users are read once each.
+    /// E-mails of the given users: invites are their own id (if pending); users are
+    /// read once each.
     async fn emails_of(&self, users: &[UserId]) -> HashMap<UserId, Result<String>> {
         let distinct: Vec<UserId> = users
             .iter()
@@ -587,10 +592,32 @@ impl SegmentSystem {
             .collect::<BTreeSet<_>>()
             .into_iter()
             .collect();
+        // An address that is no pending invite is an unknown user (`NotFound`), not a
+        // vendor refusal on add nor a silent no-op on remove.
+        let invites: Option<Result<HashSet<String>>> = if distinct.iter().any(is_invite_id) {
+            Some(
+                self.client
+                    .stream_invites(self.page_size)
+                    .map_ok(|e| e.to_ascii_lowercase())
+                    .try_collect()
+                    .await,
+            )
+        } else {
+            None
+        };
+        let invites = &invites;
         stream::iter(distinct)
             .map(|id: UserId| async move {
                 let email = if is_invite_id(&id) {
-                    Ok(id.as_str().to_owned())
+                    match invites {
+                        Some(Err(e)) => Err(e.clone()),
+                        Some(Ok(pending))
+                            if pending.contains(&id.as_str().to_ascii_lowercase()) =>
+                        {
+                            Ok(id.as_str().to_owned())
+                        }
+                        _ => Err(Error::not_found(Entity::User, id.as_str())),
+                    }
                 } else {
                     self.client.get_user(id.as_str()).await.map(|u| u.email)
                 };
