@@ -31,7 +31,7 @@ use grantbridge_core::{
     AccessSystem, Assignment, AssignmentStore, Capabilities, Capability, Directory, Email, Entity,
     Error, Extra, Group, GroupId, Membership, NewProfile, Outcome, Principal, Profile,
     ProfileCatalog, ProfileId, Result, Scope, ScopeKind, SystemId, TenantCode, User, UserId,
-    UserStatus, async_trait,
+    UserStatus, Validity, async_trait,
 };
 use serde_json::json;
 
@@ -153,8 +153,14 @@ impl PyramidSystem {
                 extra.insert(k.to_owned(), json!(v));
             }
         }
-        if let Some(t) = r.tenant_id {
-            extra.insert("tenantId".to_owned(), json!(t));
+        for (k, v) in [
+            ("tenantId", r.tenant_id),
+            ("roleSettings", r.role_settings),
+            ("createdBy", r.created_by),
+        ] {
+            if let Some(v) = v {
+                extra.insert(k.to_owned(), json!(v));
+            }
         }
         group.extra = extra;
         Ok(group)
@@ -196,6 +202,20 @@ impl PyramidSystem {
         }
         if let Some(t) = &u.tenant_id {
             extra.insert("tenantId".to_owned(), json!(t));
+        }
+        // The display name merges the names and the status only tells disabled
+        // apart: keep the fields themselves so nothing read is lost.
+        for (k, v) in [
+            ("firstName", u.first_name.map(|s| json!(s))),
+            ("lastName", u.last_name.map(|s| json!(s))),
+            ("phone", u.phone.map(|s| json!(s))),
+            ("statusID", u.status_id.map(|s| json!(s.code()))),
+            ("createdDate", u.created_date.map(|d| json!(d))),
+            ("lastLoginDate", u.last_login_date.map(|d| json!(d))),
+        ] {
+            if let Some(v) = v {
+                extra.insert(k.to_owned(), v);
+            }
         }
         user.extra = extra;
         Ok(user)
@@ -344,7 +364,21 @@ impl PyramidSystem {
     async fn change_assignments(&self, items: &[Assignment], grant: bool) -> Vec<Outcome> {
         let mut out: Vec<Option<Outcome>> = items
             .iter()
-            .map(|a| self.check_shape(a).map(Outcome::Failed))
+            .map(|a| {
+                // A revoke matches the key whatever the window (the `AssignmentStore`
+                // contract), so a window on it is not a shape Pyramid lacks.
+                let key_only;
+                let a = if grant || a.validity.is_unbounded() {
+                    a
+                } else {
+                    key_only = Assignment {
+                        validity: Validity::ALWAYS,
+                        ..a.clone()
+                    };
+                    &key_only
+                };
+                self.check_shape(a).map(Outcome::Failed)
+            })
             .collect();
         let pending = |out: &[Option<Outcome>]| out.iter().any(Option::is_none);
         if !pending(&out) {
