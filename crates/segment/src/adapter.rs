@@ -198,6 +198,23 @@ fn assignment_of(principal: &Principal, atom: &Atom) -> Result<Assignment> {
     ))
 }
 
+/// A repeat of a pair changed earlier in the same batch shares that item's fate: it
+/// is `AlreadyInState` only if the change went through, else the same failure.
+fn settle_repeats(results: &mut [(usize, Outcome)], repeats: &[(usize, usize)]) {
+    for (repeat, first) in repeats {
+        let failed = results
+            .iter()
+            .find(|(j, _)| j == first)
+            .and_then(|(_, o)| match o {
+                Outcome::Failed(e) => Some(e.clone()),
+                _ => None,
+            });
+        if let (Some(e), Some(slot)) = (failed, results.iter_mut().find(|(j, _)| j == repeat)) {
+            slot.1 = Outcome::Failed(e);
+        }
+    }
+}
+
 /// Pending invites carry their e-mail as id; Segment user ids never hold `@`.
 fn is_invite_id(id: &UserId) -> bool {
     id.as_str().contains('@')
@@ -505,11 +522,16 @@ impl SegmentSystem {
         };
         let mut results = Vec::with_capacity(entries.len());
         let mut changed: Vec<(usize, Atom)> = Vec::new();
+        // (repeat, first): a pair asked twice in one batch, changed by its first item.
+        let mut repeats: Vec<(usize, usize)> = Vec::new();
         for (i, atom) in entries {
             if apply(&mut held, &atom) {
                 results.push((i, Outcome::Applied));
                 changed.push((i, atom));
             } else {
+                if let Some((first, _)) = changed.iter().find(|(_, a)| *a == atom) {
+                    repeats.push((i, *first));
+                }
                 results.push((i, Outcome::AlreadyInState));
             }
         }
@@ -532,6 +554,7 @@ impl SegmentSystem {
                     *o = Outcome::Failed(e.clone());
                 }
             }
+            settle_repeats(&mut results, &repeats);
             return results;
         }
         // The server refused the whole list (one bad resource fails the write):
@@ -552,6 +575,7 @@ impl SegmentSystem {
                 slot.1 = outcome;
             }
         }
+        settle_repeats(&mut results, &repeats);
         results
     }
 
@@ -687,6 +711,7 @@ impl SegmentSystem {
                 None => by_group.push((m.group.clone(), vec![(i, email)])),
             }
         }
+        let mut repeats: Vec<(usize, usize)> = Vec::new();
         for (group, entries) in by_group {
             let members = match self.member_emails(&group).await {
                 Ok(m) => m,
@@ -698,17 +723,22 @@ impl SegmentSystem {
                 }
             };
             let mut send: Vec<String> = Vec::new();
-            let mut sent_lower: HashSet<String> = HashSet::new();
+            let mut sent_lower: HashMap<String, usize> = HashMap::new();
             let mut pending: Vec<usize> = Vec::new();
             for (i, email) in entries {
                 let lower = email.to_ascii_lowercase();
                 let is_member = members.contains(&lower);
-                if is_member != add && sent_lower.insert(lower.clone()) {
+                if is_member != add && !sent_lower.contains_key(&lower) {
+                    sent_lower.insert(lower, i);
                     send.push(email);
                     pending.push(i);
                 } else if is_member != add {
-                    // The same person twice in one batch: the first one does the work.
+                    // The same person twice in one batch: the first one does the work
+                    // (and a failure of it is this item's too, settled below).
                     outcomes[i] = Some(Outcome::AlreadyInState);
+                    if let Some(first) = sent_lower.get(&lower) {
+                        repeats.push((i, *first));
+                    }
                 } else {
                     outcomes[i] = Some(Outcome::AlreadyInState);
                 }
@@ -743,6 +773,11 @@ impl SegmentSystem {
                     Ok(()) => Outcome::Applied,
                     Err(e) => Outcome::Failed(e.clone()),
                 });
+            }
+        }
+        for (repeat, first) in repeats {
+            if let Some(Outcome::Failed(e)) = &outcomes[first] {
+                outcomes[repeat] = Some(Outcome::Failed(e.clone()));
             }
         }
         outcomes

@@ -6,6 +6,11 @@
 //! (applied / already / failed with the same [`ErrorKind`]) and the two snapshots hold
 //! the same user ids, memberships and assignments.
 //!
+//! Before the first step, a few permissions are written with Segment's own *add*
+//! operation (which appends): pairs held twice, several resources per permission,
+//! labelled workspace pairs, and roles held with no resource at all. Core cannot see
+//! the last kind, so after every step they must still be held exactly as seeded.
+//!
 //! Items name principals, roles and resources by small indices (`User(1)`,
 //! `Source(0)`), so a shrunk counterexample reads as a short story. `Ghost*` names
 //! something that does not exist. Assignments are never given to pending invites:
@@ -29,7 +34,9 @@ use grantbridge_core::{
 };
 use grantbridge_segment::SegmentSystem;
 use grantbridge_segment::sandbox::{Seed, SegmentSandbox};
-use grantbridge_segment::wire::Invite;
+use grantbridge_segment::wire::{
+    Invite, Label as WireLabel, Permission, PermissionInput, PermissionResource, ResourceType,
+};
 use props_support::{config, fast, outcome_kind};
 use proptest::prelude::*;
 
@@ -172,6 +179,35 @@ fn membership() -> impl Strategy<Value = (Member, In)> {
     (member, group)
 }
 
+/// A permission written with Segment's own *add* operation before the run. It
+/// appends, so a principal may hold a pair twice, and a role with no resources is a
+/// permission core cannot see; both must survive every rewrite unchanged.
+#[derive(Clone, Debug)]
+struct Seeded {
+    /// Users `0..USERS`, then groups.
+    who: usize,
+    role: usize,
+    on: Vec<(On, BTreeSet<usize>)>,
+}
+
+fn seeded() -> impl Strategy<Value = Seeded> {
+    let resource =
+        (on(), proptest::collection::btree_set(0..LABELS.len(), 0..3)).prop_map(|(on, labels)| {
+            let labels = if on == On::Workspace {
+                labels
+            } else {
+                BTreeSet::new()
+            };
+            (on, labels)
+        });
+    (
+        0..USERS + GROUPS,
+        0..ROLES,
+        proptest::collection::vec(resource, 0..3),
+    )
+        .prop_map(|(who, role, on)| Seeded { who, role, on })
+}
+
 fn op() -> impl Strategy<Value = Op> {
     let items = || proptest::collection::vec(item(), 1..5);
     let members = || proptest::collection::vec(membership(), 1..4);
@@ -280,6 +316,74 @@ impl World {
         }
     }
 
+    fn seed_input(&self, seed: &Seeded) -> PermissionInput {
+        PermissionInput {
+            role_id: self.roles[seed.role].as_str().to_owned(),
+            resources: seed
+                .on
+                .iter()
+                .map(|(on, labels)| {
+                    let Scope::Resource { kind, id, .. } = self.scope(*on, labels) else {
+                        unreachable!("resource scopes only");
+                    };
+                    PermissionResource {
+                        id: id.as_str().to_owned(),
+                        kind: ResourceType::parse(kind.as_str()),
+                        labels: labels
+                            .iter()
+                            .map(|&i| WireLabel::new(LABELS[i].0, LABELS[i].1))
+                            .collect(),
+                    }
+                })
+                .collect(),
+        }
+    }
+
+    async fn seed(&self, real: &SegmentSystem, seed: &Seeded) {
+        let input = [self.seed_input(seed)];
+        let client = real.client();
+        if seed.who < USERS {
+            client
+                .add_permissions_to_user(self.users[seed.who].as_str(), &input)
+                .await
+                .expect("seed a user");
+        } else {
+            client
+                .add_permissions_to_user_group(self.groups[seed.who - USERS].as_str(), &input)
+                .await
+                .expect("seed a group");
+        }
+    }
+
+    /// Every principal's roles held with no resource, straight from the wire.
+    async fn bare_roles(&self, real: &SegmentSystem) -> Vec<Vec<String>> {
+        let bare = |perms: Option<Vec<Permission>>| {
+            let mut roles: Vec<String> = perms
+                .unwrap_or_default()
+                .into_iter()
+                .filter(|p| p.resources.is_empty() && p.labels.is_empty())
+                .map(|p| p.role_id)
+                .collect();
+            roles.sort();
+            roles.dedup();
+            roles
+        };
+        let mut out = Vec::new();
+        for u in &self.users {
+            let user = real.client().get_user(u.as_str()).await.expect("user");
+            out.push(bare(user.permissions));
+        }
+        for g in &self.groups {
+            let group = real
+                .client()
+                .get_user_group(g.as_str())
+                .await
+                .expect("group");
+            out.push(bare(group.permissions));
+        }
+        out
+    }
+
     fn assignment(&self, item: &Item) -> Assignment {
         let principal = match item.who {
             Who::User(i) => Principal::User(self.users[i].clone()),
@@ -330,7 +434,7 @@ fn kinds(outcomes: &[Outcome]) -> Vec<String> {
     outcomes.iter().map(outcome_kind).collect()
 }
 
-async fn run(ops: &[Op]) -> Result<(), TestCaseError> {
+async fn run(seeds: &[Seeded], ops: &[Op]) -> Result<(), TestCaseError> {
     let sandbox = SegmentSandbox::start(Seed::Generated { users: USERS }, fast())
         .await
         .expect("sandbox");
@@ -350,8 +454,13 @@ async fn run(ops: &[Op]) -> Result<(), TestCaseError> {
         .create_invites(&invites)
         .await
         .expect("invites");
+    let directory = Snapshot::take(&real).await.expect("snapshot");
+    let world = World::read(&real, &directory).await;
+    for seed in seeds {
+        world.seed(&real, seed).await;
+    }
+    let bare = world.bare_roles(&real).await;
     let start = Snapshot::take(&real).await.expect("snapshot");
-    let world = World::read(&real, &start).await;
     let mut builder = InMemorySystem::builder(SystemId::new("segment-model").expect("id"))
         .capabilities(real.capabilities())
         .users(start.users.clone())
@@ -414,6 +523,13 @@ async fn run(ops: &[Op]) -> Result<(), TestCaseError> {
             step,
             op
         );
+        prop_assert_eq!(
+            &world.bare_roles(&real).await,
+            &bare,
+            "roles held without resources, after step {} {:?}",
+            step,
+            op
+        );
     }
     sandbox.shutdown().await;
     Ok(())
@@ -467,12 +583,13 @@ proptest! {
     /// The adapter over the sandbox behaves like core's reference system, step by step.
     #[test]
     fn segment_behaves_like_the_reference_system(
-        ops in proptest::collection::vec(op(), 1..=12)
+        seeds in proptest::collection::vec(seeded(), 0..4),
+        ops in proptest::collection::vec(op(), 1..=12),
     ) {
         let runtime = tokio::runtime::Builder::new_current_thread()
             .enable_all()
             .build()
             .expect("runtime");
-        runtime.block_on(run(&ops))?;
+        runtime.block_on(run(&seeds, &ops))?;
     }
 }

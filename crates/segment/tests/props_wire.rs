@@ -22,6 +22,7 @@
 mod props_support;
 
 use std::collections::BTreeSet;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
@@ -218,6 +219,8 @@ type Writes = Vec<(String, Vec<PermissionInput>)>;
 struct Fake {
     state: Arc<Mutex<WireState>>,
     writes: Arc<Mutex<Writes>>,
+    /// Every write answers 500 while set.
+    fail_writes: Arc<AtomicBool>,
 }
 
 fn ok(data: Value) -> ResponseTemplate {
@@ -298,6 +301,10 @@ impl Fake {
 
 impl Respond for Fake {
     fn respond(&self, request: &Request) -> ResponseTemplate {
+        if request.method.as_str() != "GET" && self.fail_writes.load(Ordering::SeqCst) {
+            return ResponseTemplate::new(500)
+                .set_body_json(json!({"errors": [{"type": "server", "message": "down"}]}));
+        }
         let path = request.url.path().trim_start_matches('/').to_owned();
         let parts: Vec<&str> = path.split('/').collect();
         if request.method.as_str() == "PUT" {
@@ -367,6 +374,7 @@ async fn serve(state: WireState) -> (MockServer, Fake, SegmentSystem) {
     let fake = Fake {
         state: Arc::new(Mutex::new(state)),
         writes: Arc::new(Mutex::new(Vec::new())),
+        fail_writes: Arc::new(AtomicBool::new(false)),
     };
     Mock::given(wiremock::matchers::any())
         .respond_with(fake.clone())
@@ -487,7 +495,7 @@ fn principals(state: &WireState) -> Vec<(Principal, Vec<Permission>)> {
 // ---- wire → core → wire --------------------------------------------------------------
 
 /// Users `(id, name, email)`, invites, groups `(id, name, memberCount)` and roles.
-type Directory = (
+type DirectoryParts = (
     Vec<(String, String, String)>,
     Vec<String>,
     Vec<(String, String, u64)>,
@@ -495,7 +503,7 @@ type Directory = (
 );
 
 /// Rebuilds Segment's directory from a core snapshot, as far as core keeps it.
-fn directory_from_core(s: &Snapshot) -> Directory {
+fn directory_from_core(s: &Snapshot) -> DirectoryParts {
     let mut users = Vec::new();
     let mut invites = Vec::new();
     for u in &s.users {
@@ -934,6 +942,57 @@ async fn revoking_a_listed_pair_of_an_unknown_resource_kind() {
     assert_eq!(outcome_kind(&outcomes[0]), "failed:InvalidInput");
 }
 
+/// Regression (found by `the_sandbox_round_trips_what_segment_accepts`): an item
+/// repeated in one batch was reported `AlreadyInState` even when the write of its
+/// first copy failed, claiming a change that never happened. Memberships had the
+/// same flaw. A repeat now shares the first copy's failure.
+#[tokio::test]
+async fn a_repeated_item_shares_the_failure_of_its_first_copy() {
+    let state = WireState {
+        roles: vec![Role {
+            id: role_id(0),
+            name: "Role".into(),
+            description: String::new(),
+        }],
+        users: vec![User {
+            id: user_id(0),
+            name: "Ada".into(),
+            email: "ada@example.com".into(),
+            permissions: Some(Vec::new()),
+        }],
+        invites: Vec::new(),
+        groups: vec![UserGroup {
+            id: group_id(0),
+            name: "G".into(),
+            member_count: 0,
+            permissions: Some(Vec::new()),
+        }],
+        members: vec![BTreeSet::new()],
+    };
+    let (_server, fake, system) = serve(state).await;
+    fake.fail_writes.store(true, Ordering::SeqCst);
+    let who = Principal::User(UserId::new(user_id(0)).expect("id"));
+    let atom: Atom = (role_id(0), "SOURCE".into(), "s1".into(), BTreeSet::new());
+    let a = assignment(&who, &atom);
+    let outcomes = system.grant(&[a.clone(), a.clone()]).await;
+    let kinds: Vec<String> = outcomes.iter().map(outcome_kind).collect();
+    assert_eq!(kinds, ["failed:Vendor", "failed:Vendor"], "{outcomes:?}");
+
+    let m = grantbridge_core::Membership::new(
+        UserId::new(user_id(0)).expect("id"),
+        GroupId::new(group_id(0)).expect("id"),
+    );
+    let outcomes = system.add_memberships(&[m.clone(), m]).await;
+    let kinds: Vec<String> = outcomes.iter().map(outcome_kind).collect();
+    assert_eq!(kinds, ["failed:Vendor", "failed:Vendor"], "{outcomes:?}");
+
+    // Once writes work again, the first copy applies and the repeat finds it done.
+    fake.fail_writes.store(false, Ordering::SeqCst);
+    let outcomes = system.grant(&[a.clone(), a]).await;
+    let kinds: Vec<String> = outcomes.iter().map(outcome_kind).collect();
+    assert_eq!(kinds, ["applied", "already"], "{outcomes:?}");
+}
+
 // ---- JSON -------------------------------------------------------------------------
 
 fn invite() -> impl Strategy<Value = Invite> {
@@ -1071,5 +1130,226 @@ proptest! {
         items in proptest::collection::vec(core_item(), 1..6),
     ) {
         runtime().block_on(core_wire_core(state, items))?;
+    }
+}
+
+/// core → wire → core against the sandbox, which enforces Segment's own rules.
+#[cfg(feature = "sandbox")]
+mod on_the_sandbox {
+    use super::*;
+    use futures::TryStreamExt;
+    use grantbridge_segment::sandbox::{Seed, SegmentSandbox};
+    use props_support::fast;
+
+    /// Users of `Seed::Generated`, which also brings 5 groups.
+    const USERS: usize = 3;
+    const LABELS: [(&str, &str); 3] = [("environment", "prod"), ("team", "growth"), ("a", "b")];
+
+    /// Why Segment would refuse an item, if it would.
+    #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+    enum Refusal {
+        None,
+        /// Labels on a resource other than `WORKSPACE` ("labels are exclusive to
+        /// Workspace-level permissions").
+        LabelsOffWorkspace,
+        /// A `SOURCE` id the workspace does not have.
+        UnknownSource,
+    }
+
+    /// Principal (users, then groups), role and resource by index; labels by index
+    /// into [`LABELS`].
+    #[derive(Clone, Debug)]
+    struct Item {
+        who: usize,
+        role: usize,
+        on: usize,
+        labels: BTreeSet<usize>,
+        refusal: Refusal,
+    }
+
+    fn item() -> impl Strategy<Value = Item> {
+        let refusal = prop_oneof![
+            6 => Just(Refusal::None),
+            1 => Just(Refusal::LabelsOffWorkspace),
+            1 => Just(Refusal::UnknownSource),
+        ];
+        (
+            0usize..USERS + 5,
+            0usize..4,
+            0usize..8,
+            proptest::collection::btree_set(0..LABELS.len(), 0..3),
+            refusal,
+        )
+            .prop_map(|(who, role, on, labels, refusal)| Item {
+                who,
+                role,
+                on,
+                labels,
+                refusal,
+            })
+    }
+
+    struct World {
+        principals: Vec<Principal>,
+        roles: Vec<ProfileId>,
+        /// (kind, id); the workspace first.
+        resources: Vec<(&'static str, String)>,
+    }
+
+    impl World {
+        fn assignment(&self, item: &Item) -> Assignment {
+            let workspace = &self.resources[0];
+            let others = &self.resources[1..];
+            let (kind, id, labels) = match item.refusal {
+                Refusal::UnknownSource => ("SOURCE", "gone".to_owned(), BTreeSet::new()),
+                Refusal::LabelsOffWorkspace => {
+                    let (kind, id) = &others[item.on % others.len()];
+                    let mut labels = item.labels.clone();
+                    labels.insert(0);
+                    (*kind, id.clone(), labels)
+                }
+                // Half the supported items are labelled workspace pairs.
+                Refusal::None if item.on.is_multiple_of(2) => {
+                    (workspace.0, workspace.1.clone(), item.labels.clone())
+                }
+                Refusal::None => {
+                    let (kind, id) = &others[item.on % others.len()];
+                    (*kind, id.clone(), BTreeSet::new())
+                }
+            };
+            let labels = labels
+                .iter()
+                .map(|&i| (LABELS[i].0.to_owned(), LABELS[i].1.to_owned()))
+                .collect();
+            let atom: Atom = (
+                self.roles[item.role % self.roles.len()].as_str().to_owned(),
+                kind.to_owned(),
+                id,
+                labels,
+            );
+            assignment(&self.principals[item.who % self.principals.len()], &atom)
+        }
+    }
+
+    async fn world(system: &SegmentSystem) -> World {
+        let client = system.client();
+        let mut principals: Vec<Principal> = client
+            .stream_users(50)
+            .map_ok(|u| Principal::User(UserId::new(u.id).expect("id")))
+            .try_collect()
+            .await
+            .expect("users");
+        let groups: Vec<Principal> = client
+            .stream_user_groups(50)
+            .map_ok(|g| Principal::Group(GroupId::new(g.id).expect("id")))
+            .try_collect()
+            .await
+            .expect("groups");
+        principals.extend(groups);
+        let roles = system
+            .list_profiles()
+            .await
+            .expect("roles")
+            .into_iter()
+            .take(4)
+            .map(|p| p.id)
+            .collect();
+        let mut resources = vec![("WORKSPACE", system.workspace().id.clone())];
+        let sources: Vec<String> = client
+            .stream_sources(50)
+            .map_ok(|s| s.id)
+            .try_collect()
+            .await
+            .expect("sources");
+        resources.extend(sources.into_iter().map(|id| ("SOURCE", id)));
+        let warehouses: Vec<String> = client
+            .stream_warehouses(50)
+            .map_ok(|w| w.id)
+            .try_collect()
+            .await
+            .expect("warehouses");
+        resources.extend(warehouses.into_iter().map(|id| ("WAREHOUSE", id)));
+        let spaces: Vec<String> = client
+            .stream_spaces(50)
+            .map_ok(|s| s.id)
+            .try_collect()
+            .await
+            .expect("spaces");
+        resources.extend(spaces.into_iter().map(|id| ("SPACE", id)));
+        World {
+            principals,
+            roles,
+            resources,
+        }
+    }
+
+    async fn run(items: Vec<Item>) -> Result<(), TestCaseError> {
+        let sandbox = SegmentSandbox::start(Seed::Generated { users: USERS }, fast())
+            .await
+            .expect("sandbox");
+        let system = SegmentSystem::connect(sandbox.config())
+            .await
+            .expect("connect");
+        let world = world(&system).await;
+        let batch: Vec<Assignment> = items.iter().map(|i| world.assignment(i)).collect();
+        let before: BTreeSet<Assignment> = system
+            .list_assignments()
+            .await
+            .expect("list")
+            .into_iter()
+            .collect();
+        for grant in [true, false] {
+            let outcomes = if grant {
+                system.grant(&batch).await
+            } else {
+                system.revoke(&batch).await
+            };
+            let mut seen: BTreeSet<&Assignment> = BTreeSet::new();
+            for ((item, a), o) in items.iter().zip(&batch).zip(&outcomes) {
+                let want = match item.refusal {
+                    Refusal::None if !seen.insert(a) => "already",
+                    Refusal::None if grant && before.contains(a) => "already",
+                    Refusal::None => "applied",
+                    // A revoke of what cannot be held finds nothing to remove.
+                    _ if !grant => "already",
+                    _ => "failed:Vendor",
+                };
+                prop_assert_eq!(outcome_kind(o), want, "{} {}: {:?}", grant, a, o);
+            }
+            let listed: BTreeSet<Assignment> = system
+                .list_assignments()
+                .await
+                .expect("list")
+                .into_iter()
+                .collect();
+            let valid: BTreeSet<Assignment> = items
+                .iter()
+                .zip(&batch)
+                .filter(|(i, _)| i.refusal == Refusal::None)
+                .map(|(_, a)| a.clone())
+                .collect();
+            let want: BTreeSet<Assignment> = if grant {
+                before.union(&valid).cloned().collect()
+            } else {
+                before.difference(&valid).cloned().collect()
+            };
+            prop_assert_eq!(listed, want, "after grant={}", grant);
+        }
+        sandbox.shutdown().await;
+        Ok(())
+    }
+
+    proptest! {
+        #![proptest_config(config(16))]
+
+        /// Items Segment accepts come back identical and leave; items it refuses fail
+        /// with a typed error (the vendor's 422) without touching the rest of the
+        /// batch, and are never held.
+        #[test]
+        fn the_sandbox_round_trips_what_segment_accepts(
+            items in proptest::collection::vec(item(), 1..7),
+        ) {
+            runtime().block_on(run(items))?;
+        }
     }
 }
