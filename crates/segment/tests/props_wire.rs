@@ -833,6 +833,19 @@ async fn core_wire_core(state: WireState, items: Vec<CoreItem>) -> Result<(), Te
         .into_iter()
         .collect();
     let batch: Vec<Assignment> = items.iter().map(|i| i.assignment(&state)).collect();
+    // An invite's permissions cannot be read: it lists none (rather than failing),
+    // while an address that is no invite is unknown.
+    for email in &state.invites {
+        let invite = Principal::User(UserId::new(email.as_str()).expect("id"));
+        let listed = system.list_assignments_for(&invite).await;
+        prop_assert!(matches!(&listed, Ok(v) if v.is_empty()), "{:?}", listed);
+    }
+    let stranger = Principal::User(UserId::new("stranger@example.com").expect("id"));
+    let listed = system.list_assignments_for(&stranger).await;
+    prop_assert_eq!(
+        listed.map_err(|e| e.kind()).err(),
+        Some(ErrorKind::NotFound)
+    );
 
     for grant in [true, false] {
         let outcomes = if grant {
