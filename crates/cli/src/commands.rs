@@ -1,0 +1,279 @@
+//! The subcommands, on top of the engine.
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use anyhow::{Context, Result, bail};
+use grantbridge_core::engine::{
+    self, ExecuteOptions, Mapping, Mode, Plan, RunReport, Snapshot, access_rows, write_access_csv,
+};
+
+use crate::config::{Settings, SystemRef};
+use crate::systems::{self, Connected};
+use crate::{Cli, Command, FormatArg, ModeArg, SandboxAction, demo, diff, output, serve};
+
+/// How a command ended; maps onto the exit code.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Status {
+    /// Everything done (exit 0).
+    Done,
+    /// Done, but some items failed (exit 2): the report lists them.
+    ItemsFailed,
+}
+
+impl From<Status> for ExitCode {
+    fn from(s: Status) -> ExitCode {
+        match s {
+            Status::Done => ExitCode::SUCCESS,
+            Status::ItemsFailed => ExitCode::from(2),
+        }
+    }
+}
+
+/// Runs one command line.
+pub async fn run(cli: Cli) -> Result<Status> {
+    let settings = Settings::load(&cli.config)?;
+    let json = cli.json;
+    match cli.command {
+        Command::Snapshot { system, out } => snapshot(&settings, &system, out, json).await,
+        Command::Diff { a, b } => {
+            let (a, b) = (load_snapshot(&a)?, load_snapshot(&b)?);
+            let d = diff::diff(&a, &b);
+            if json {
+                output::print_json(&d)?;
+            } else {
+                println!("{}", output::diff_table(&d));
+            }
+            Ok(Status::Done)
+        }
+        Command::Plan {
+            from,
+            to,
+            mapping,
+            mode,
+            out,
+        } => plan(&settings, &from, &to, &mapping, mode, &out, json).await,
+        Command::Apply {
+            plan,
+            to,
+            journal,
+            concurrency,
+            yes,
+            report,
+        } => {
+            let p = Plan::load(&plan).with_context(|| {
+                format!(
+                    "cannot load the plan {} (make one with `grantbridge plan`)",
+                    plan.display()
+                )
+            })?;
+            let target = connect(&settings, &to).await?;
+            let journal = journal.unwrap_or_else(|| with_suffix(&plan, "journal.jsonl"));
+            let report_path = report.unwrap_or_else(|| with_suffix(&plan, "report.json"));
+            apply(&p, &target, journal, concurrency, yes, &report_path, json).await
+        }
+        Command::Rollback {
+            report,
+            to,
+            journal,
+            yes,
+        } => {
+            let run = RunReport::load(&report)
+                .with_context(|| format!("cannot load the run report {}", report.display()))?;
+            if run.dry_run {
+                bail!(
+                    "{} is the report of a dry run: nothing was changed, so there is nothing \
+                     to roll back",
+                    report.display()
+                );
+            }
+            let inverse = run.rollback_plan();
+            let target = connect(&settings, &to).await?;
+            let journal = journal.unwrap_or_else(|| with_suffix(&report, "rollback.jsonl"));
+            let out = with_suffix(&report, "rollback-report.json");
+            apply(&inverse, &target, journal, 4, yes, &out, json).await
+        }
+        Command::Report {
+            system,
+            format,
+            out,
+        } => report(&settings, &system, format, out).await,
+        Command::Sandbox {
+            action: SandboxAction::Serve { vendor, port, seed },
+        } => serve::serve(vendor, port, seed).await,
+        Command::Demo => demo::run(json).await,
+    }
+}
+
+/// `plan.json` → `plan.journal.jsonl`.
+fn with_suffix(path: &Path, suffix: &str) -> PathBuf {
+    let stem = path.file_stem().map(|s| s.to_string_lossy().into_owned());
+    let name = format!(
+        "{}.{suffix}",
+        stem.unwrap_or_else(|| "grantbridge".to_owned())
+    );
+    path.with_file_name(name)
+}
+
+async fn connect(settings: &Settings, name: &str) -> Result<Connected> {
+    let system = SystemRef::parse(name)?;
+    systems::connect(system, settings)
+        .await
+        .with_context(|| format!("cannot connect to {name}"))
+}
+
+fn load_snapshot(path: &Path) -> Result<Snapshot> {
+    Snapshot::load(path).with_context(|| {
+        format!(
+            "cannot load the snapshot {} (make one with `grantbridge snapshot`)",
+            path.display()
+        )
+    })
+}
+
+/// Takes a snapshot with a spinner.
+pub async fn take_snapshot(connected: &Connected) -> Result<Snapshot> {
+    let bar = output::spinner(format!("reading {}", connected.label));
+    let snap = Snapshot::take(connected.system.as_ref()).await;
+    bar.finish_and_clear();
+    snap.with_context(|| format!("cannot read {}", connected.label))
+}
+
+async fn snapshot(
+    settings: &Settings,
+    system: &str,
+    out: Option<PathBuf>,
+    json: bool,
+) -> Result<Status> {
+    let connected = connect(settings, system).await?;
+    let snap = take_snapshot(&connected).await?;
+    match out {
+        Some(path) => {
+            snap.save(&path)
+                .with_context(|| format!("cannot write {}", path.display()))?;
+            if json {
+                output::print_json(&serde_json::json!({
+                    "system": snap.system, "file": path,
+                    "users": snap.users.len(), "assignments": snap.assignments.len(),
+                }))?;
+            } else {
+                println!("{}", output::snapshot_table(&snap));
+                println!("written to {}", path.display());
+            }
+        }
+        None => println!("{}", snap.to_json()?),
+    }
+    Ok(Status::Done)
+}
+
+async fn plan(
+    settings: &Settings,
+    from: &str,
+    to: &str,
+    mapping: &Path,
+    mode: ModeArg,
+    out: &Path,
+    json: bool,
+) -> Result<Status> {
+    let mapping = Mapping::load(mapping)?;
+    let source = connect(settings, from).await?;
+    let target = connect(settings, to).await?;
+    let (source, target) = (take_snapshot(&source).await?, take_snapshot(&target).await?);
+    let mode = match mode {
+        ModeArg::Additive => Mode::Additive,
+        ModeArg::Mirror => Mode::Mirror,
+    };
+    let desired = engine::translate(&source, &mapping, &target)?;
+    let plan = engine::plan(&desired, &target, mode);
+    plan.save(out)
+        .with_context(|| format!("cannot write {}", out.display()))?;
+    if json {
+        output::print_json(&plan.summary())?;
+    } else {
+        println!("{}", output::plan_table(&plan, &[&target, &source]));
+        println!(
+            "plan written to {}; next: grantbridge apply {} --to {to} (dry run) and then with --yes",
+            out.display(),
+            out.display()
+        );
+    }
+    Ok(Status::Done)
+}
+
+/// Executes `plan` on `target` with a progress bar and writes the run report (unless
+/// it is a dry run).
+pub async fn execute_plan(
+    plan: &Plan,
+    target: &Connected,
+    journal: PathBuf,
+    concurrency: usize,
+    yes: bool,
+    report_path: &Path,
+) -> Result<RunReport> {
+    let (bar, progress) = output::apply_bar(if yes { "applying" } else { "dry run" });
+    let options = ExecuteOptions {
+        dry_run: !yes,
+        concurrency: concurrency.max(1),
+        journal: yes.then_some(journal),
+        progress: Some(progress),
+        ..ExecuteOptions::default()
+    };
+    let report = engine::execute(plan, target.system.as_ref(), &options).await;
+    bar.finish_and_clear();
+    let report = report?;
+    if yes {
+        report
+            .save(report_path)
+            .with_context(|| format!("cannot write the run report {}", report_path.display()))?;
+    }
+    Ok(report)
+}
+
+async fn apply(
+    plan: &Plan,
+    target: &Connected,
+    journal: PathBuf,
+    concurrency: usize,
+    yes: bool,
+    report_path: &Path,
+    json: bool,
+) -> Result<Status> {
+    let report = execute_plan(plan, target, journal, concurrency, yes, report_path).await?;
+    if json {
+        output::print_json(&report)?;
+    } else {
+        println!("{}", output::run_table(&report));
+        if yes {
+            println!("run report: {}", report_path.display());
+        }
+    }
+    Ok(if report.has_failures() {
+        Status::ItemsFailed
+    } else {
+        Status::Done
+    })
+}
+
+async fn report(
+    settings: &Settings,
+    system: &str,
+    format: FormatArg,
+    out: Option<PathBuf>,
+) -> Result<Status> {
+    let connected = connect(settings, system).await?;
+    let snap = take_snapshot(&connected).await?;
+    let mut buf = Vec::new();
+    match format {
+        FormatArg::Csv => write_access_csv(&snap, &mut buf)?,
+        FormatArg::Json => serde_json::to_writer_pretty(&mut buf, &access_rows(&snap))?,
+    }
+    match out {
+        Some(path) => std::fs::write(&path, &buf)
+            .with_context(|| format!("cannot write {}", path.display()))?,
+        None => {
+            use std::io::Write;
+            std::io::stdout().write_all(&buf)?;
+        }
+    }
+    Ok(Status::Done)
+}
