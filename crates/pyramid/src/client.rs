@@ -331,7 +331,9 @@ fn data_of(response: &Response) -> Result<Value> {
 /// Decodes `data`, refusing a `success:false` object first.
 fn decode<T: DeserializeOwned>(response: &Response, data: Value) -> Result<T> {
     if data.get("success").is_some() || data.get("errorMessage").is_some() {
-        let mir: ModifiedItemsResult = serde_json::from_value(data.clone()).unwrap_or_default();
+        // A status of the wrong type (`"success": "false"`) is garbled, not a success.
+        let mir: ModifiedItemsResult = serde_json::from_value(data.clone())
+            .map_err(|e| response.decode_error(&e.to_string()))?;
         if let Some(e) = mir_failure(response, &mir) {
             return Err(e);
         }
@@ -601,6 +603,11 @@ impl PyramidClient {
     ) -> Result<(Response, ModifiedItemsResult)> {
         let response = self.call("/API2/access", method, params, false).await?;
         let data = data_of(&response)?;
+        // serde also reads a struct from a JSON array: `{"data": []}` would be an
+        // empty success.
+        if !data.is_object() {
+            return Err(response.decode_error("expected a ModifiedItemsResult object"));
+        }
         let mir: ModifiedItemsResult =
             serde_json::from_value(data).map_err(|e| response.decode_error(&e.to_string()))?;
         Ok((response, mir))

@@ -327,9 +327,21 @@ impl SegmentClient {
         &self.http
     }
 
+    /// Sends `request` and decodes the `data` of its `{"data": {…}}` answer.
+    ///
+    /// Every Segment answer's `data` is an object. serde would also read a struct
+    /// from a JSON array (`{"data": []}` as an empty, final page; `[x]` as
+    /// `{"data": x}`), turning a garbled answer into "nothing there", so any other
+    /// shape is refused as [`Error::Decode`].
     async fn send<T: DeserializeOwned>(&self, request: Request) -> Result<T> {
-        let envelope: Envelope<T> = self.http.send_json(request).await?;
-        Ok(envelope.data)
+        let response = self.http.send(request).await?;
+        let body: serde_json::Value = response.json()?;
+        if !body.get("data").is_some_and(serde_json::Value::is_object) {
+            return Err(response.decode_error("expected an object {\"data\": {…}}"));
+        }
+        serde_json::from_value::<Envelope<T>>(body)
+            .map(|envelope| envelope.data)
+            .map_err(|e| response.decode_error(&e.to_string()))
     }
 
     async fn page<O: DeserializeOwned>(

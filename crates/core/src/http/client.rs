@@ -19,6 +19,9 @@ use super::response::Response;
 use super::secret::{Scrubber, Secret};
 use crate::{Error, Result, SourceError};
 
+/// The longest URL the transport can send (the `http` crate's limit on a URI).
+const MAX_URL_LEN: usize = 65_534;
+
 /// The shared HTTP client of the adapters.
 ///
 /// Cheap to clone: clones share the connection pool, rate limiter, concurrency cap,
@@ -169,7 +172,9 @@ impl HttpClient {
         self.inner.metrics.by_class()
     }
 
-    /// The full URL `request` would go to (path and query encoded).
+    /// The full URL `request` would go to (path and query encoded); a URL longer
+    /// than 65,534 bytes (the most an HTTP request target can hold here) is
+    /// [`Error::InvalidInput`].
     pub fn url_for(&self, request: &Request) -> Result<Url> {
         let mut url = self.inner.base.clone();
         let base_path = url.path().trim_end_matches('/').to_owned();
@@ -180,6 +185,19 @@ impl HttpClient {
         };
         url.set_path(&full);
         url.set_query(request.encoded_query()?.as_deref());
+        // Beyond this the `http` crate cannot hold the target: reqwest fails in a way
+        // that reads as a dropped connection (and would be retried). An id or query
+        // value this long is bad input, refused before sending.
+        if url.as_str().len() > MAX_URL_LEN {
+            return Err(Error::invalid(
+                "request URL",
+                format!(
+                    "is {} bytes long once encoded; at most {MAX_URL_LEN} can be sent \
+                     (an id or query value far too long?)",
+                    url.as_str().len()
+                ),
+            ));
+        }
         Ok(url)
     }
 
