@@ -135,8 +135,18 @@ struct WireState {
     members: Vec<BTreeSet<Member>>,
 }
 
+/// A tail that makes an id awkward in a URL path (`/`, `%`, `?`, `#`, spaces,
+/// non-ASCII), so the mapping is checked through the client's path encoding too.
+fn id_tail() -> impl Strategy<Value = String> {
+    prop_oneof![
+        3 => Just(String::new()),
+        1 => "[a-zA-Z0-9 /%?#+é.~:-]{1,3}",
+    ]
+}
+
 fn user(i: usize, roles: usize) -> impl Strategy<Value = User> {
     (
+        id_tail(),
         "\\PC{0,8}",
         prop_oneof![
             4 => "[a-z.+]{1,5}".prop_map(move |local| format!("{local}{i}@example.com")),
@@ -145,8 +155,8 @@ fn user(i: usize, roles: usize) -> impl Strategy<Value = User> {
         ],
         permissions(roles),
     )
-        .prop_map(move |(name, email, permissions)| User {
-            id: user_id(i),
+        .prop_map(move |(tail, name, email, permissions)| User {
+            id: format!("{}{tail}", user_id(i)),
             name,
             email,
             permissions: Some(permissions),
@@ -183,8 +193,10 @@ fn wire_state() -> impl Strategy<Value = WireState> {
                     })
                     .collect::<BTreeSet<_>>()
             });
-            let groups =
-                proptest::collection::vec(("\\PC{1,8}", permissions(n_roles), members), n_groups);
+            let groups = proptest::collection::vec(
+                (id_tail(), "\\PC{1,8}", permissions(n_roles), members),
+                n_groups,
+            );
             (roles, users, groups).prop_map(move |(roles, users, groups)| {
                 let mut state = WireState {
                     roles,
@@ -193,9 +205,9 @@ fn wire_state() -> impl Strategy<Value = WireState> {
                     groups: Vec::new(),
                     members: Vec::new(),
                 };
-                for (i, (name, permissions, members)) in groups.into_iter().enumerate() {
+                for (i, (tail, name, permissions, members)) in groups.into_iter().enumerate() {
                     state.groups.push(UserGroup {
-                        id: group_id(i),
+                        id: format!("{}{tail}", group_id(i)),
                         name,
                         member_count: members.len() as u64,
                         permissions: Some(permissions),
@@ -299,6 +311,30 @@ impl Fake {
     }
 }
 
+/// One path segment as the server sees it: `%XX` escapes decoded.
+fn percent_decode(segment: &str) -> String {
+    let bytes = segment.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        let hex = bytes
+            .get(i + 1..i + 3)
+            .and_then(|h| std::str::from_utf8(h).ok())
+            .and_then(|h| u8::from_str_radix(h, 16).ok());
+        match (bytes[i], hex) {
+            (b'%', Some(b)) => {
+                out.push(b);
+                i += 3;
+            }
+            (b, _) => {
+                out.push(b);
+                i += 1;
+            }
+        }
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
 impl Respond for Fake {
     fn respond(&self, request: &Request) -> ResponseTemplate {
         if request.method.as_str() != "GET" && self.fail_writes.load(Ordering::SeqCst) {
@@ -306,7 +342,8 @@ impl Respond for Fake {
                 .set_body_json(json!({"errors": [{"type": "server", "message": "down"}]}));
         }
         let path = request.url.path().trim_start_matches('/').to_owned();
-        let parts: Vec<&str> = path.split('/').collect();
+        let parts: Vec<String> = path.split('/').map(percent_decode).collect();
+        let parts: Vec<&str> = parts.iter().map(String::as_str).collect();
         if request.method.as_str() == "PUT" {
             return match parts.as_slice() {
                 ["users", id, "permissions"] => self.write(format!("user:{id}"), &request.body),
