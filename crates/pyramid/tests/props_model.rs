@@ -413,6 +413,32 @@ async fn run(init: Initial, steps: Vec<Step>) -> Result<(), TestCaseError> {
             step
         );
     }
+    // Per principal, unknown ones included, both answer alike at the end.
+    let principals = ids
+        .users
+        .iter()
+        .cloned()
+        .map(Principal::User)
+        .chain(ids.groups.iter().cloned().map(Principal::Group))
+        .chain([
+            Principal::User(ids.user(Ix::Unknown)),
+            Principal::Group(ids.group(Ix::Unknown)),
+        ]);
+    for p in principals {
+        let sorted = |r: grantbridge_core::Result<Vec<Assignment>>| {
+            r.map(|mut v| {
+                v.sort();
+                v
+            })
+            .map_err(|e| e.kind())
+        };
+        prop_assert_eq!(
+            sorted(real.list_assignments_for(&p).await),
+            sorted(model.list_assignments_for(&p).await),
+            "assignments of {}",
+            p
+        );
+    }
     sandbox.shutdown().await;
     Ok(())
 }

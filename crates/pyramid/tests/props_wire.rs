@@ -45,6 +45,9 @@ impl Served {
     fn answer(&self, method: &str, body: &Value) -> Value {
         let s = &self.0;
         let arg = |k: &str| body.get(k).and_then(Value::as_str).unwrap_or_default();
+        if let Some(t) = body.get("tenantId") {
+            assert_eq!(t, &json!(s.tenant), "{method} asked for another tenant");
+        }
         match method {
             "getDefaultTenant" => json!(TENANT),
             "getAllUsersByTenant" => s
@@ -53,7 +56,9 @@ impl Served {
                 .map(|u| json!({"id": u.id, "name": u.user_name}))
                 .collect(),
             "getAllUsersDataByTenantAndLicenceType" => {
-                let code = body["tenantUsersGetObject"]["clientLicenseType"].as_i64();
+                let query = &body["tenantUsersGetObject"];
+                assert_eq!(query["tenantId"], json!(s.tenant), "{method}");
+                let code = query["clientLicenseType"].as_i64();
                 s.users
                     .iter()
                     .filter(|u| u.client_license_type.map(ClientLicenseType::code) == code)
@@ -74,7 +79,12 @@ impl Served {
                 .public_roles()
                 .map(|r| serde_json::to_value(r).expect("role"))
                 .collect(),
-            "getAllProfilesByTenantId" => serde_json::to_value(&s.profiles).expect("profiles"),
+            "getAllProfilesByTenantId" => s
+                .profiles
+                .iter()
+                .chain(&s.foreign)
+                .map(|p| serde_json::to_value(p).expect("profile"))
+                .collect(),
             "getAllRolesByProfileId" => s
                 .bindings
                 .iter()
@@ -102,12 +112,17 @@ impl Respond for Served {
 
 async fn serve(state: WireState) -> (MockServer, PyramidSystem) {
     let server = MockServer::start().await;
+    let tenant = (state.tenant != TENANT).then(|| state.tenant.clone());
     wiremock::Mock::given(wiremock::matchers::method("POST"))
         .respond_with(Served(Arc::new(state)))
         .mount(&server)
         .await;
-    let config = PyramidConfig::new(server.uri(), "admin", Secret::new("pw-long-1"))
+    let mut config = PyramidConfig::new(server.uri(), "admin", Secret::new("pw-long-1"))
         .with_options(ClientOptions::new("pyramid", server.uri()).retry(RetryPolicy::none()));
+    // The default tenant is asked for; another one is configured.
+    if let Some(t) = tenant {
+        config = config.with_tenant(t);
+    }
     let system = PyramidSystem::connect(config).await.expect("connect");
     (server, system)
 }
@@ -179,12 +194,13 @@ fn names(set: PermissionSet) -> Vec<Capability> {
     set.iter().map(|p| Capability::new(p.name())).collect()
 }
 
-fn tenant_scope() -> Scope {
-    Scope::tenant(TenantCode::new(TENANT).expect("code"), false)
+fn tenant_scope(tenant: &str) -> Scope {
+    Scope::tenant(TenantCode::new(tenant).expect("code"), false)
 }
 
 async fn wire_core_wire(state: WireState) -> Result<(), TestCaseError> {
     let (_server, system) = serve(state.clone()).await;
+    prop_assert_eq!(system.scope(), tenant_scope(&state.tenant));
 
     let users = system.list_users().await.expect("users");
     let want: Vec<UserObject> = state
@@ -254,14 +270,14 @@ async fn wire_core_wire(state: WireState) -> Result<(), TestCaseError> {
         Assignment::new(
             Principal::Group(GroupId::new(r.clone()).expect("id")),
             ProfileId::new(p.clone()).expect("id"),
-            tenant_scope(),
+            tenant_scope(&state.tenant),
         )
     });
     let private = state.private.iter().map(|(u, p)| {
         Assignment::new(
             Principal::User(UserId::new(u.clone()).expect("id")),
             ProfileId::new(p.clone()).expect("id"),
-            tenant_scope(),
+            tenant_scope(&state.tenant),
         )
     });
     let want: BTreeSet<Assignment> = bound.chain(private).collect();
@@ -327,6 +343,8 @@ fn user_names_phone_status_dates_and_role_settings_survive_the_mapping() {
         extra: Extra::new(),
     };
     let state = WireState {
+        tenant: TENANT.into(),
+        foreign: vec![],
         users: vec![user],
         lists_role_ids: true,
         roles_of: [("u-0".to_owned(), vec![])].into(),

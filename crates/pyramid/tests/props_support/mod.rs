@@ -232,9 +232,17 @@ pub fn profile(id: String) -> impl Strategy<Value = ProfileApiData> {
         })
 }
 
+/// A second tenant's id, for states that are not on the default tenant.
+pub const OTHER_TENANT: &str = "00000000-0000-4000-8000-0000000b0b0b";
+
 /// A whole tenant as a server holds it.
 #[derive(Clone, Debug)]
 pub struct WireState {
+    /// The tenant (the default one, or [`OTHER_TENANT`]).
+    pub tenant: String,
+    /// Profiles of a third tenant that a server lists anyway (a 2020 server was
+    /// seen to answer every tenant's profiles); never part of the tenant.
+    pub foreign: Vec<ProfileApiData>,
     /// Users; their `roleIds` are set when [`WireState::lists_role_ids`].
     pub users: Vec<UserObject>,
     /// Whether the server lists each user's `roleIds` (else `getAllRolesByUser`).
@@ -265,8 +273,38 @@ impl WireState {
 }
 
 /// Any valid tenant: up to 4 users, 3 roles (some private), 3 profiles, with any
-/// memberships, bindings and private profiles.
+/// memberships, bindings and private profiles, on the default or another tenant.
 pub fn wire_state() -> impl Strategy<Value = WireState> {
+    (
+        tenant_objects(),
+        any::<bool>(),
+        proptest::collection::vec(
+            (0..3usize).prop_flat_map(|i| profile(format!("q-{i}"))),
+            0..2,
+        ),
+    )
+        .prop_map(|(mut state, other, mut foreign)| {
+            if other {
+                state.tenant = OTHER_TENANT.to_owned();
+                for u in &mut state.users {
+                    u.tenant_id = Some(OTHER_TENANT.to_owned());
+                }
+                for r in &mut state.roles {
+                    r.tenant_id = Some(OTHER_TENANT.to_owned());
+                }
+                for p in &mut state.profiles {
+                    p.tenant_id = OTHER_TENANT.to_owned();
+                }
+            }
+            for p in &mut foreign {
+                p.tenant_id = "00000000-0000-4000-8000-00000000f0f0".to_owned();
+            }
+            state.foreign = foreign;
+            state
+        })
+}
+
+fn tenant_objects() -> impl Strategy<Value = WireState> {
     (0usize..=4, 0usize..=3, 0usize..=3)
         .prop_flat_map(|(nu, nr, np)| {
             let users: Vec<_> = (0..nu).map(|i| user(format!("u-{i}"))).collect();
@@ -312,6 +350,8 @@ pub fn wire_state() -> impl Strategy<Value = WireState> {
                     .filter_map(|(u, p)| Some((u.id.clone(), profile_id(p?)?)))
                     .collect();
                 WireState {
+                    tenant: TENANT.to_owned(),
+                    foreign: Vec::new(),
                     users,
                     lists_role_ids,
                     roles_of,
