@@ -295,6 +295,18 @@ proptest! {
         runtime().block_on(wire_core_wire(state))?;
     }
 
+    /// The strategies themselves: generated sets obey their rules, broken ones do not.
+    #[test]
+    fn generated_bit_sets_obey_their_rules(
+        exclusive in permission_set(PermissionRules::Exclusive),
+        strict in permission_set(PermissionRules::Strict),
+        broken in props_support::exclusive_violation(),
+    ) {
+        prop_assert!(exclusive.validate(PermissionRules::Exclusive).is_ok(), "{}", exclusive);
+        prop_assert!(strict.validate(PermissionRules::Strict).is_ok(), "{}", strict);
+        prop_assert!(broken.validate(PermissionRules::Exclusive).is_err(), "{}", broken);
+    }
+
     /// Both permission forms, and both at once, read as the same capabilities.
     #[test]
     fn any_valid_bit_set_reads_as_its_names_in_either_form(set in permission_set(PermissionRules::Exclusive)) {
@@ -632,20 +644,30 @@ struct NewOne {
     description: Option<String>,
     bits: PermissionSet,
     list_form: bool,
+    /// Whether the system enforces the "needs" rules too (the bits then obey them).
+    strict: bool,
 }
 
 fn new_profile() -> impl Strategy<Value = NewOne> {
     (
         props_support::name(),
         proptest::option::of("[A-Z][a-z ]{0,12}[a-z]"),
-        permission_set(PermissionRules::Exclusive),
+        any::<bool>().prop_flat_map(|strict| {
+            let rules = if strict {
+                PermissionRules::Strict
+            } else {
+                PermissionRules::Exclusive
+            };
+            (Just(strict), permission_set(rules))
+        }),
         any::<bool>(),
     )
-        .prop_map(|(name, description, bits, list_form)| NewOne {
+        .prop_map(|(name, description, (strict, bits), list_form)| NewOne {
             name,
             description,
             bits,
             list_form,
+            strict,
         })
 }
 
@@ -656,6 +678,14 @@ async fn profile_round_trip(new: NewOne, broken: PermissionSet) -> Result<(), Te
         PermissionForm::Numeric
     };
     let (sandbox, system) = sandbox(0, form).await;
+    let system = if new.strict {
+        let mut config = sandbox.config();
+        config.permission_form = form;
+        config.permission_rules = PermissionRules::Strict;
+        PyramidSystem::connect(config).await.expect("connect")
+    } else {
+        system
+    };
     let request = NewProfile {
         name: new.name.clone(),
         description: new.description.clone(),
