@@ -5,12 +5,12 @@ use std::sync::Arc;
 
 use anyhow::{Context, Result};
 use grantbridge_core::AccessSystem;
-use grantbridge_core::http::Secret;
-use grantbridge_core::sandbox::SandboxOptions;
+use grantbridge_core::http::{RateLimit, RateLimitPolicy, Secret};
+use grantbridge_core::sandbox::{RateWindow, SandboxOptions};
 use grantbridge_pyramid::PyramidConfig;
 use grantbridge_pyramid::sandbox::{PyramidSandbox, Seed as PyramidSeed};
 use grantbridge_segment::sandbox::{Seed as SegmentSeed, SegmentSandbox};
-use grantbridge_segment::{SegmentConfig, US_BASE_URL};
+use grantbridge_segment::{IAM_MUTATION, SegmentConfig, US_BASE_URL};
 use grantbridge_visier::VisierConfig;
 use grantbridge_visier::sandbox::{Seed as VisierSeed, VisierSandbox};
 
@@ -62,9 +62,13 @@ async fn connect_remote(vendor: Vendor, settings: &Settings) -> Result<Arc<dyn A
                 .flatten()
         })
     };
+    let limits = rate_limit_override(vendor, settings)?;
     Ok(match vendor {
         Vendor::Visier => {
-            let config = VisierConfig::from_lookup(lookup)?;
+            let mut config = VisierConfig::from_lookup(lookup)?;
+            if let Some(limits) = limits {
+                config = config.with_options(|o| o.rate_limits(limits));
+            }
             Arc::new(grantbridge_visier::VisierSystem::connect(config).await?)
         }
         Vendor::Segment => {
@@ -72,15 +76,55 @@ async fn connect_remote(vendor: Vendor, settings: &Settings) -> Result<Arc<dyn A
             let base = settings
                 .get(vendor, "base_url")
                 .unwrap_or_else(|| US_BASE_URL.to_owned());
-            let config = SegmentConfig::new(base.trim(), Secret::new(token));
+            let mut config = SegmentConfig::new(base.trim(), Secret::new(token));
+            if let Some(limits) = limits {
+                config.options = config.options.rate_limits(limits);
+            }
             Arc::new(grantbridge_segment::SegmentSystem::connect(config).await?)
         }
         Vendor::Pyramid => {
-            let config = PyramidConfig::from_lookup(lookup)?;
+            let mut config = PyramidConfig::from_lookup(lookup)?;
+            if let Some(limits) = limits {
+                config.options = config.options.rate_limits(limits);
+            }
             Arc::new(grantbridge_pyramid::PyramidSystem::connect(config).await?)
         }
     })
 }
+
+/// `VENDOR_RATE_LIMIT` (requests per minute for every endpoint class, or `none`)
+/// replaces the adapter's defaults, which follow the vendor's published limits: for
+/// tenants with negotiated limits, and for emulators that have none.
+fn rate_limit_override(vendor: Vendor, settings: &Settings) -> Result<Option<RateLimitPolicy>> {
+    let Some(value) = settings.get(vendor, "rate_limit") else {
+        return Ok(None);
+    };
+    if value.trim().eq_ignore_ascii_case("none") {
+        return Ok(Some(RateLimitPolicy::unlimited()));
+    }
+    let per_minute: u32 = value
+        .trim()
+        .parse()
+        .ok()
+        .filter(|n| *n > 0)
+        .with_context(|| {
+            format!(
+                "{}RATE_LIMIT must be a positive number of requests per minute or `none`",
+                vendor.env_prefix()
+            )
+        })?;
+    let limit = RateLimit::per_minute(per_minute);
+    // Segment's mutations have their own class; give it the same limit.
+    Ok(Some(
+        RateLimitPolicy::default()
+            .default_limit(limit)
+            .class(IAM_MUTATION, limit),
+    ))
+}
+
+/// Mutations per minute the CLI's Segment emulators allow (the vendor's 60/min,
+/// scaled up so demos and tests do not wait).
+const SANDBOX_SEGMENT_MUTATIONS_PER_MINUTE: u32 = 6000;
 
 /// A running emulator of one vendor.
 pub enum RunningSandbox {
@@ -114,6 +158,10 @@ pub async fn start_sandbox(
             } else {
                 SegmentSeed::Empty
             };
+            let options = options.with_class_rate_limit(
+                IAM_MUTATION,
+                RateWindow::per_minute(SANDBOX_SEGMENT_MUTATIONS_PER_MINUTE),
+            );
             RunningSandbox::Segment(SegmentSandbox::start(seed, options).await?)
         }
         Vendor::Pyramid => {
@@ -167,11 +215,16 @@ impl RunningSandbox {
                     pair("VISIER_API_KEY", c.api_key.expose()),
                     pair("VISIER_USERNAME", &c.username),
                     pair("VISIER_PASSWORD", c.password.expose()),
+                    pair("VISIER_RATE_LIMIT", "none"),
                 ]
             }
             RunningSandbox::Segment(s) => vec![
                 pair("SEGMENT_BASE_URL", &s.base_url()),
                 pair("SEGMENT_TOKEN", s.token()),
+                pair(
+                    "SEGMENT_RATE_LIMIT",
+                    &SANDBOX_SEGMENT_MUTATIONS_PER_MINUTE.to_string(),
+                ),
             ],
             RunningSandbox::Pyramid(s) => {
                 let (user, password) = s.credentials();
@@ -179,6 +232,7 @@ impl RunningSandbox {
                     pair("PYRAMID_BASE_URL", &s.base_url()),
                     pair("PYRAMID_USERNAME", &user),
                     pair("PYRAMID_PASSWORD", password.expose()),
+                    pair("PYRAMID_RATE_LIMIT", "none"),
                 ]
             }
         }
