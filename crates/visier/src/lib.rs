@@ -13,11 +13,15 @@
 //!
 //! Rooms (DESIGN.md §5): [`wire`] (the DTOs exactly as on the wire), [`client`] (one
 //! method per Visier operation, usable as an SDK), [`auth`] (API key, ASID and OAuth
-//! tokens).
+//! tokens), [`adapter`] ([`VisierSystem`], the core traits), `sandbox` (feature `sandbox`: an in-process emulator of the Visier API).
 
+pub mod adapter;
 pub mod auth;
 pub mod client;
+#[cfg(feature = "sandbox")]
+pub mod sandbox;
 pub mod wire;
 
+pub use adapter::VisierSystem;
 pub use auth::{AuthMethod, VisierConfig, VisierCredentials};
 pub use client::{UsersQuery, VisierClient, VisierHooks};

@@ -1,0 +1,369 @@
+//! An in-process emulator of the Visier API (feature `sandbox`).
+//!
+//! A stateful axum router on `127.0.0.1` (ephemeral port) behind the shared plumbing of
+//! [`grantbridge_core::sandbox`] (request log, latency, faults, rate windows). It serves
+//! the ten Profiles operations, Users V1 list/get, v1 user groups and their members
+//! (read, add, remove), the permission list/assign/remove/users calls, and both token
+//! endpoints, and accepts what Visier's official Python SDK sends (the recording in
+//! `fixtures/visier/`):
+//!
+//! * every call needs the right `apikey` plus a token it issued or was seeded with,
+//!   as `Cookie: VisierASIDToken=…` or `Authorization: Bearer …`; the ASID token
+//!   endpoint also accepts calls without `apikey` (the SDK's built-in login omits it);
+//! * OAuth clients authenticate by HTTP Basic (secret percent-encoded or raw) or by
+//!   `client_secret` in the form; the SDK's literal `None` form values mean "absent";
+//! * request bodies are read on `DELETE`; `forAllChildren` may be a string; times may
+//!   be numbers; `True`/`False` boolean headers and `~` in queries are accepted; the
+//!   legacy `model=<json>` form body of Visier's curl samples is read too;
+//! * `TargetTenantID` (or the `tenantCode` query) selects the tenant of the local
+//!   operations; each tenant has its own users, local profiles, local assignments,
+//!   groups and permissions; analytic profiles and their assignments live in the
+//!   administrating tenant;
+//! * errors are `Status` bodies (`{code, localizedMessage, message, rci, userError}`);
+//!   assign/remove answer 200 with per-item `badUserIds`, `badTenantCodes`,
+//!   `failedAssignments`, `failed` and `unaffectedUsers`;
+//! * an assignment whose `validityEndTime` is already past removes the assignment (the
+//!   documented way to revoke through `assign`);
+//! * rate windows (see [`SandboxOptions::rate_limit`]) answer 429 with a `Status` body,
+//!   and every response carries `X-RateLimit-{Limit,Remaining}-{Minute,Hour}` (the
+//!   hour values are derived from the one window the shared plumbing tracks: 60 × the
+//!   minute budget).
+
+mod handlers;
+mod seed;
+
+use std::collections::{BTreeMap, BTreeSet, HashSet};
+use std::fmt;
+use std::io;
+use std::sync::{Arc, Mutex};
+
+use grantbridge_core::TenantCode;
+use grantbridge_core::http::{RetryPolicy, Secret};
+use grantbridge_core::sandbox::{
+    RateInfo, RequestLog, Sandbox, SandboxControls, SandboxOptions, VendorStyle, json_response,
+    plain_server_error,
+};
+
+use crate::auth::{VisierConfig, VisierCredentials};
+use crate::wire::{CapabilityDto, Millis};
+
+pub use seed::{DEMO_ADMIN_TENANT, Seed, demo_credentials};
+
+/// The logins a sandbox accepts. `Debug` hides the secrets.
+#[derive(Clone)]
+pub struct SandboxCredentials {
+    /// The API key (`apikey` header).
+    pub api_key: Secret,
+    /// The user's login name.
+    pub username: String,
+    /// The user's password.
+    pub password: Secret,
+    /// The OAuth client id.
+    pub client_id: String,
+    /// The OAuth client secret.
+    pub client_secret: Secret,
+}
+
+impl fmt::Debug for SandboxCredentials {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("SandboxCredentials")
+            .field("api_key", &self.api_key)
+            .field("username", &self.username)
+            .field("password", &self.password)
+            .field("client_id", &self.client_id)
+            .field("client_secret", &self.client_secret)
+            .finish()
+    }
+}
+
+impl SandboxCredentials {
+    /// API key + username/password (ASID token).
+    pub fn password_login(&self) -> VisierCredentials {
+        VisierCredentials::password(
+            self.api_key.clone(),
+            self.username.clone(),
+            self.password.clone(),
+        )
+    }
+
+    /// API key + OAuth 2.0 password grant.
+    pub fn oauth2_login(&self) -> VisierCredentials {
+        VisierCredentials::oauth2_password(
+            self.api_key.clone(),
+            self.client_id.clone(),
+            self.client_secret.clone(),
+            self.username.clone(),
+            self.password.clone(),
+        )
+    }
+}
+
+/// A running Visier emulator.
+///
+/// ```no_run
+/// use grantbridge_core::sandbox::SandboxOptions;
+/// use grantbridge_visier::sandbox::{Seed, VisierSandbox};
+/// use grantbridge_visier::VisierSystem;
+///
+/// # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
+/// let sandbox = VisierSandbox::start(Seed::Demo, SandboxOptions::default()).await?;
+/// let system = VisierSystem::connect(sandbox.config()).await?;
+/// println!("{} requests so far", sandbox.log().len());
+/// sandbox.shutdown().await;
+/// # Ok(()) }
+/// ```
+pub struct VisierSandbox {
+    server: Sandbox,
+    shared: Arc<Shared>,
+    credentials: SandboxCredentials,
+    admin_tenant: String,
+}
+
+impl fmt::Debug for VisierSandbox {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("VisierSandbox")
+            .field("base_url", &self.server.base_url())
+            .field("admin_tenant", &self.admin_tenant)
+            .finish_non_exhaustive()
+    }
+}
+
+impl VisierSandbox {
+    /// Seeds the state and starts serving on `options.bind` (an ephemeral loopback port
+    /// by default). Must run inside a tokio runtime.
+    pub async fn start(seed: Seed, options: SandboxOptions) -> io::Result<VisierSandbox> {
+        let state = seed.build();
+        let credentials = state.credentials.clone();
+        let admin_tenant = state.admin.clone();
+        let shared = Arc::new(Shared {
+            state: Mutex::new(state),
+        });
+        let router = handlers::router(shared.clone());
+        let server = Sandbox::start(router, VisierStyle, options).await?;
+        Ok(VisierSandbox {
+            server,
+            shared,
+            credentials,
+            admin_tenant,
+        })
+    }
+
+    /// `http://127.0.0.1:PORT`.
+    pub fn base_url(&self) -> String {
+        self.server.base_url()
+    }
+
+    /// The logins this sandbox accepts.
+    pub fn credentials(&self) -> &SandboxCredentials {
+        &self.credentials
+    }
+
+    /// A client configuration for this sandbox: username/password login, and no
+    /// client-side rate limit or retries (the sandbox has no limit unless configured,
+    /// and tests count requests).
+    pub fn config(&self) -> VisierConfig {
+        VisierConfig::new(self.base_url(), self.credentials.password_login()).with_options(|o| {
+            o.rate_limits(grantbridge_core::http::RateLimitPolicy::unlimited())
+                .retry(RetryPolicy::none())
+        })
+    }
+
+    /// The administrating tenant's code.
+    pub fn admin_tenant(&self) -> TenantCode {
+        // Seeds only use valid codes.
+        TenantCode::new(self.admin_tenant.clone())
+            .unwrap_or_else(|_| unreachable_code(&self.admin_tenant))
+    }
+
+    /// Every request received so far.
+    pub fn log(&self) -> RequestLog {
+        self.server.log()
+    }
+
+    /// Faults, latency and rate windows at runtime.
+    pub fn controls(&self) -> SandboxControls {
+        self.server.controls()
+    }
+
+    /// How many users the tenant `code` (or the administrating tenant) holds.
+    pub fn user_count(&self, code: Option<&str>) -> usize {
+        let state = self.shared.lock();
+        let code = code.unwrap_or(&state.admin).to_owned();
+        state.tenants.get(&code).map_or(0, |t| t.users.len())
+    }
+
+    /// Stops the server and waits for it.
+    pub async fn shutdown(self) {
+        self.server.shutdown().await;
+    }
+}
+
+fn unreachable_code(code: &str) -> TenantCode {
+    // A seed tenant code is a constant like `WFF_grb`; fall back to a fixed valid code
+    // rather than panic if one were ever invalid.
+    tracing::error!(code, "invalid seed tenant code");
+    TenantCode::new("WFF_invalid").unwrap_or_else(|_| unreachable!("constant is valid"))
+}
+
+/// Visier's gateway conventions for the shared plumbing.
+struct VisierStyle;
+
+impl VendorStyle for VisierStyle {
+    fn name(&self) -> &'static str {
+        "visier"
+    }
+
+    fn rate_limited(&self, info: &RateInfo) -> axum::response::Response {
+        let mut r = json_response(
+            axum::http::StatusCode::TOO_MANY_REQUESTS,
+            &serde_json::json!({
+                "code": "RATE_LIMIT_EXCEEDED",
+                "localizedMessage": "API rate limit exceeded",
+                "message": "",
+                "rci": "RCI0000429",
+                "userError": true,
+            }),
+        );
+        self.budget_headers(info, r.headers_mut());
+        r
+    }
+
+    fn budget_headers(&self, info: &RateInfo, headers: &mut axum::http::HeaderMap) {
+        use axum::http::HeaderValue;
+        let hour_limit = info.limit.saturating_mul(60);
+        let hour_left = hour_limit.saturating_sub(info.consumed);
+        for (name, value) in [
+            ("x-ratelimit-limit-minute", info.limit),
+            ("x-ratelimit-remaining-minute", info.remaining),
+            ("x-ratelimit-limit-hour", hour_limit),
+            ("x-ratelimit-remaining-hour", hour_left),
+        ] {
+            headers.insert(name, HeaderValue::from(value));
+        }
+    }
+
+    fn server_error(&self, status: axum::http::StatusCode) -> axum::response::Response {
+        if status == axum::http::StatusCode::BAD_GATEWAY {
+            return plain_server_error(status);
+        }
+        json_response(
+            status,
+            &serde_json::json!({
+                "code": "INTERNAL_SERVER_ERROR",
+                "localizedMessage": "Internal server error",
+                "message": "",
+                "rci": "RCI9000002",
+                "userError": false,
+            }),
+        )
+    }
+}
+
+// -- State --------------------------------------------------------------------------
+
+pub(crate) struct Shared {
+    state: Mutex<State>,
+}
+
+impl Shared {
+    fn lock(&self) -> std::sync::MutexGuard<'_, State> {
+        // A panicking handler leaves plain data behind; keep serving it.
+        self.state.lock().unwrap_or_else(|p| p.into_inner())
+    }
+}
+
+#[derive(Clone, Debug)]
+pub(crate) struct ProfileDef {
+    pub(crate) name: String,
+    pub(crate) capabilities: Vec<CapabilityDto>,
+    pub(crate) additional: Vec<String>,
+}
+
+#[derive(Clone, Debug)]
+pub(crate) struct UserRec {
+    pub(crate) username: String,
+    pub(crate) display_name: String,
+    pub(crate) employee_id: String,
+    pub(crate) email: String,
+    pub(crate) enabled: bool,
+    pub(crate) last_login: Option<i64>,
+}
+
+#[derive(Clone, Debug)]
+pub(crate) struct GroupRec {
+    pub(crate) name: String,
+    pub(crate) members: BTreeSet<String>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct Window {
+    pub(crate) start: Millis,
+    pub(crate) end: Millis,
+}
+
+impl Window {
+    pub(crate) const ALWAYS: Window = Window {
+        start: Millis::NO_START,
+        end: Millis::PERMANENT,
+    };
+}
+
+#[derive(Clone, Debug, Default)]
+pub(crate) struct Tenant {
+    pub(crate) users: BTreeMap<String, UserRec>,
+    pub(crate) profiles: BTreeMap<String, ProfileDef>,
+    /// (user, profile) → window.
+    pub(crate) local: BTreeMap<(String, String), Window>,
+    pub(crate) groups: BTreeMap<String, GroupRec>,
+    /// permission id → (name, description).
+    pub(crate) permissions: BTreeMap<String, (String, String)>,
+    /// (permission, user).
+    pub(crate) permission_users: BTreeSet<(String, String)>,
+}
+
+/// (user, profile, tenant code, for all children).
+pub(crate) type AnalyticKey = (String, String, String, bool);
+
+pub(crate) struct State {
+    pub(crate) credentials: SandboxCredentials,
+    pub(crate) admin: String,
+    pub(crate) administrating: bool,
+    pub(crate) tenants: BTreeMap<String, Tenant>,
+    pub(crate) analytic_profiles: BTreeMap<String, ProfileDef>,
+    pub(crate) analytic: BTreeMap<AnalyticKey, Window>,
+    pub(crate) asid_tokens: HashSet<String>,
+    pub(crate) bearer_tokens: HashSet<String>,
+    pub(crate) refresh_tokens: HashSet<String>,
+    pub(crate) issued: u64,
+    pub(crate) rci: u64,
+}
+
+impl State {
+    pub(crate) fn new(credentials: SandboxCredentials, admin: &str, administrating: bool) -> Self {
+        let mut tenants = BTreeMap::new();
+        tenants.insert(admin.to_owned(), Tenant::default());
+        State {
+            credentials,
+            admin: admin.to_owned(),
+            administrating,
+            tenants,
+            analytic_profiles: BTreeMap::new(),
+            analytic: BTreeMap::new(),
+            asid_tokens: HashSet::new(),
+            bearer_tokens: HashSet::new(),
+            refresh_tokens: HashSet::new(),
+            issued: 0,
+            rci: 0,
+        }
+    }
+
+    pub(crate) fn admin_tenant(&mut self) -> &mut Tenant {
+        let admin = self.admin.clone();
+        self.tenants.entry(admin).or_default()
+    }
+
+    /// Whether `code` is the administrating tenant or one of its analytic tenants.
+    pub(crate) fn knows_tenant(&self, code: &str) -> bool {
+        self.tenants.contains_key(code)
+    }
+}
