@@ -58,6 +58,7 @@ pub async fn run(cli: Cli) -> Result<Status> {
             to,
             journal,
             concurrency,
+            batch_size,
             yes,
             report,
         } => {
@@ -70,7 +71,12 @@ pub async fn run(cli: Cli) -> Result<Status> {
             let target = connect(&settings, &to).await?;
             let journal = journal.unwrap_or_else(|| with_suffix(&plan, "journal.jsonl"));
             let report_path = report.unwrap_or_else(|| with_suffix(&plan, "report.json"));
-            apply(&p, &target, journal, concurrency, yes, &report_path, json).await
+            let run = RunSettings {
+                concurrency,
+                batch_size,
+                yes,
+            };
+            apply(&p, &target, journal, run, &report_path, json).await
         }
         Command::Rollback {
             report,
@@ -91,7 +97,12 @@ pub async fn run(cli: Cli) -> Result<Status> {
             let target = connect(&settings, &to).await?;
             let journal = journal.unwrap_or_else(|| with_suffix(&report, "rollback.jsonl"));
             let out = with_suffix(&report, "rollback-report.json");
-            apply(&inverse, &target, journal, 4, yes, &out, json).await
+            let run = RunSettings {
+                concurrency: 4,
+                batch_size: None,
+                yes,
+            };
+            apply(&inverse, &target, journal, run, &out, json).await
         }
         Command::Report {
             system,
@@ -210,10 +221,24 @@ pub async fn execute_plan(
     yes: bool,
     report_path: &Path,
 ) -> Result<RunReport> {
+    execute_batches(plan, target, journal, concurrency, None, yes, report_path).await
+}
+
+/// [`execute_plan`] with a batch size (`None`: the target's largest).
+async fn execute_batches(
+    plan: &Plan,
+    target: &Connected,
+    journal: PathBuf,
+    concurrency: usize,
+    batch_size: Option<usize>,
+    yes: bool,
+    report_path: &Path,
+) -> Result<RunReport> {
     let (bar, progress) = output::apply_bar(if yes { "applying" } else { "dry run" });
     let options = ExecuteOptions {
         dry_run: !yes,
         concurrency: concurrency.max(1),
+        batch_size: batch_size.map(|n| n.max(1)),
         journal: yes.then_some(journal),
         progress: Some(progress),
         ..ExecuteOptions::default()
@@ -229,16 +254,33 @@ pub async fn execute_plan(
     Ok(report)
 }
 
+/// How `apply` runs a plan.
+#[derive(Clone, Copy)]
+struct RunSettings {
+    concurrency: usize,
+    batch_size: Option<usize>,
+    yes: bool,
+}
+
 async fn apply(
     plan: &Plan,
     target: &Connected,
     journal: PathBuf,
-    concurrency: usize,
-    yes: bool,
+    run: RunSettings,
     report_path: &Path,
     json: bool,
 ) -> Result<Status> {
-    let report = execute_plan(plan, target, journal, concurrency, yes, report_path).await?;
+    let yes = run.yes;
+    let report = execute_batches(
+        plan,
+        target,
+        journal,
+        run.concurrency,
+        run.batch_size,
+        yes,
+        report_path,
+    )
+    .await?;
     if json {
         output::print_json(&report)?;
     } else {

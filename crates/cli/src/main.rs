@@ -100,6 +100,10 @@ pub enum Command {
         /// Batches in flight at once.
         #[arg(long, default_value_t = 4)]
         concurrency: usize,
+        /// Changes per batch (default: the target's largest batch). The journal records
+        /// finished batches, so smaller batches make a resumed run re-check less.
+        #[arg(long)]
+        batch_size: Option<usize>,
         /// Really change the target system.
         #[arg(long)]
         yes: bool,
