@@ -15,7 +15,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use grantbridge_core::http::{
-    ClientOptions, HttpClient, RateLimit, RateLimitPolicy, Request, Response, Secret,
+    ClientOptions, HttpClient, RateLimit, RateLimitPolicy, Request, Response, RetryPolicy, Secret,
 };
 use grantbridge_core::{Error, Result, TenantCode};
 use tokio::sync::Mutex;
@@ -251,15 +251,26 @@ fn looks_like_jwt(token: &str) -> bool {
 }
 
 /// Visier's transport defaults for `base_url`: its documented rate limits (100 calls
-/// per minute and 6000 per hour per API key) and grantbridge's user agent.
+/// per minute and 6000 per hour per API key), retries that include 500 for idempotent
+/// requests, and grantbridge's user agent.
 pub fn default_options(base_url: &str) -> ClientOptions {
     ClientOptions::new("visier", base_url)
         .user_agent(USER_AGENT)
+        .retry(retry_policy())
         .rate_limits(
             RateLimitPolicy::default()
                 .default_limit(RateLimit::per_minute(100))
                 .default_limit(RateLimit::new(6000, Duration::from_secs(3600))),
         )
+}
+
+/// Visier's retry policy: the core default plus 500, which Visier lists among its
+/// transient answers; like 502 and 504 it is retried for idempotent requests only.
+pub fn retry_policy() -> RetryPolicy {
+    RetryPolicy {
+        retry_statuses: vec![429, 500, 502, 503, 504],
+        ..RetryPolicy::default()
+    }
 }
 
 /// The credential one call carries.
