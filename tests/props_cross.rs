@@ -197,6 +197,49 @@ struct Case {
     homes: Vec<(usize, bool)>,
     /// `drop-with-warning` (true) or `refuse`.
     drop_windows: bool,
+    /// The ids the case is written in.
+    names: Names,
+}
+
+/// The ids of one world: index `i` of each list is the case's item `i`.
+#[derive(Clone, Debug)]
+struct Names {
+    /// Source (Visier) users, their e-mails.
+    users: Vec<UserId>,
+    emails: Vec<Email>,
+    /// Source groups and their names (targets match groups by name).
+    groups: Vec<GroupId>,
+    group_names: Vec<String>,
+    /// Source profiles, target profiles.
+    profiles: Vec<ProfileId>,
+    target_profiles: Vec<ProfileId>,
+    /// Visier analytic tenants.
+    tenants: Vec<TenantCode>,
+    /// Segment: the workspace, one resource per (tenant, include_children), one shared.
+    workspace: Scope,
+    sources: Vec<Scope>,
+    shared: Scope,
+}
+
+impl Names {
+    fn in_memory(users: usize, groups: usize, profiles: usize) -> Names {
+        Names {
+            users: (0..users).map(source_user).collect(),
+            emails: (0..users).map(email).collect(),
+            groups: (0..groups)
+                .map(|g| GroupId::new(format!("vg-{g}")).expect("id"))
+                .collect(),
+            group_names: (0..groups).map(group_name).collect(),
+            profiles: (0..profiles).map(source_profile).collect(),
+            target_profiles: (0..profiles).map(target_profile).collect(),
+            tenants: (0..TENANTS).map(tenant).collect(),
+            workspace: workspace(),
+            sources: (0..TENANTS)
+                .flat_map(|t| [false, true].map(|c| distinct_source(t, c, false)))
+                .collect(),
+            shared: shared_source(),
+        }
+    }
 }
 
 fn case() -> impl Strategy<Value = Case> {
@@ -241,6 +284,7 @@ fn case() -> impl Strategy<Value = Case> {
                     labels,
                     homes,
                     drop_windows,
+                    names: Names::in_memory(nu, ng, np),
                 },
             )
     })
@@ -293,10 +337,19 @@ fn shared_source() -> Scope {
 impl Case {
     fn scope(&self, profile: usize, t: usize, children: bool) -> Scope {
         if self.profiles[profile].0 {
-            Scope::tenant(tenant(t), children)
+            Scope::tenant(self.names.tenants[t].clone(), children)
         } else {
             Scope::System
         }
+    }
+
+    /// The resource a (tenant, include_children) scope lands on when kept distinct.
+    fn distinct(&self, t: usize, children: bool) -> Scope {
+        let mut s = self.names.sources[2 * t + usize::from(children)].clone();
+        if let (true, Scope::Resource { labels, .. }) = (self.labels, &mut s) {
+            labels.insert(Label::new("environment", "prod"));
+        }
+        s
     }
 
     fn first_collapsed(&self) -> Option<usize> {
@@ -309,12 +362,14 @@ impl Case {
         let mut b =
             InMemorySystem::builder(SystemId::new("visier").expect("id")).capabilities(caps);
         for i in 0..self.users.len() {
-            b = b.user(User::new(source_user(i)).with_email(email(i)));
+            b = b.user(
+                User::new(self.names.users[i].clone()).with_email(self.names.emails[i].clone()),
+            );
         }
         for g in 0..self.groups.len() {
             b = b.group(Group::new(
-                GroupId::new(format!("vg-{g}")).expect("id"),
-                group_name(g),
+                self.names.groups[g].clone(),
+                self.names.group_names[g].clone(),
             ));
         }
         for (j, (analytic, _)) in self.profiles.iter().enumerate() {
@@ -324,24 +379,25 @@ impl Case {
                 ScopeKind::System
             };
             b = b.profile(
-                Profile::new(source_profile(j), format!("Profile {j}")).assignable_to([kind]),
+                Profile::new(self.names.profiles[j].clone(), format!("Profile {j}"))
+                    .assignable_to([kind]),
             );
         }
         for t in 0..TENANTS {
-            b = b.scope(&Scope::tenant(tenant(t), false));
+            b = b.scope(&Scope::tenant(self.names.tenants[t].clone(), false));
         }
         if with_state {
             for &(u, g) in &self.memberships {
                 b = b.membership(Membership::new(
-                    source_user(u),
-                    GroupId::new(format!("vg-{g}")).expect("id"),
+                    self.names.users[u].clone(),
+                    self.names.groups[g].clone(),
                 ));
             }
             for &(u, p, t, children, w) in &self.assignments {
                 b = b.assignment(
                     Assignment::new(
-                        Principal::User(source_user(u)),
-                        source_profile(p),
+                        Principal::User(self.names.users[u].clone()),
+                        self.names.profiles[p].clone(),
                         self.scope(p, t, children),
                     )
                     .with_validity(w.validity(self.now())),
@@ -363,20 +419,21 @@ impl Case {
         let mut b = InMemorySystem::builder(SystemId::new(name).expect("id")).capabilities(caps);
         for (i, present) in self.users.iter().enumerate() {
             if *present {
-                b = b.user(User::new(target_user(i)).with_email(email(i)));
+                b = b.user(User::new(target_user(i)).with_email(self.names.emails[i].clone()));
             }
         }
         for (g, present) in self.groups.iter().enumerate() {
             if *present {
                 b = b.group(Group::new(
                     GroupId::new(format!("{name}-g{g}")).expect("id"),
-                    group_name(g),
+                    self.names.group_names[g].clone(),
                 ));
             }
         }
         for k in 0..self.profiles.len() {
             b = b.profile(
-                Profile::new(target_profile(k), format!("Role {k}")).assignable_to([kind]),
+                Profile::new(self.names.target_profiles[k].clone(), format!("Role {k}"))
+                    .assignable_to([kind]),
             );
         }
         for s in scopes {
@@ -401,10 +458,10 @@ impl Case {
     }
 
     fn segment_scopes(&self) -> Vec<Scope> {
-        let mut s = vec![workspace(), shared_source()];
+        let mut s = vec![self.names.workspace.clone(), self.names.shared.clone()];
         for t in 0..TENANTS {
             for children in [false, true] {
-                s.push(distinct_source(t, children, self.labels));
+                s.push(self.distinct(t, children));
             }
         }
         s
@@ -416,18 +473,18 @@ impl Case {
         let mut rev = self.header(true);
         fwd += &format!(
             "[[scopes]]\nfrom = {{ type = \"system\" }}\nto = {}\n",
-            toml_scope(&workspace())
+            toml_scope(&self.names.workspace.clone())
         );
         rev += &format!(
             "[[scopes]]\nfrom = {}\nto = {{ type = \"system\" }}\n",
-            toml_pattern(&workspace())
+            toml_pattern(&self.names.workspace.clone())
         );
         for (t, fate) in self.fates.iter().enumerate() {
             match fate {
                 TenantFate::Distinct => {
                     for children in [false, true] {
-                        let r = distinct_source(t, children, self.labels);
-                        let code = tenant(t);
+                        let r = self.distinct(t, children);
+                        let code = self.names.tenants[t].clone();
                         fwd += &format!(
                             "[[scopes]]\nfrom = {{ type = \"tenant\", code = \"{code}\", include_children = {children} }}\nto = {}\n",
                             toml_scope(&r)
@@ -441,8 +498,8 @@ impl Case {
                 TenantFate::Collapsed => {
                     fwd += &format!(
                         "[[scopes]]\nfrom = {{ type = \"tenant\", code = \"{}\" }}\nto = {}\n",
-                        tenant(t),
-                        toml_scope(&shared_source())
+                        self.names.tenants[t].clone(),
+                        toml_scope(&self.names.shared.clone())
                     );
                 }
                 TenantFate::Unmapped => {}
@@ -451,8 +508,8 @@ impl Case {
         if let Some(t) = self.first_collapsed() {
             rev += &format!(
                 "[[scopes]]\nfrom = {}\nto = {{ type = \"tenant\", code = \"{}\" }}\n",
-                toml_pattern(&shared_source()),
-                tenant(t)
+                toml_pattern(&self.names.shared.clone()),
+                self.names.tenants[t].clone()
             );
         }
         self.rules(&mut fwd, &mut rev, |_| String::new());
@@ -486,13 +543,13 @@ impl Case {
             let k = self.targets[j];
             *fwd += &format!(
                 "[[rules]]\nfrom = \"id:{}\"\nto = [{{ profile = \"id:{}\" }}]\n",
-                source_profile(j),
-                target_profile(k)
+                self.names.profiles[j].clone(),
+                self.names.target_profiles[k].clone()
             );
             *rev += &format!(
                 "[[rules]]\nfrom = \"id:{}\"\nto = [{{ profile = \"id:{}\"{} }}]\n",
-                target_profile(k),
-                source_profile(j),
+                self.names.target_profiles[k].clone(),
+                self.names.profiles[j].clone(),
                 rev_scope(j)
             );
         }
@@ -564,12 +621,12 @@ fn expected(case: &Case, source: &Snapshot, vendor: Vendor) -> Expected {
     let mut out = Expected::default();
     let user_index = |u: &UserId| {
         (0..case.users.len())
-            .find(|&i| source_user(i) == *u)
+            .find(|&i| case.names.users[i].clone() == *u)
             .expect("source user")
     };
     let profile_index = |p: &ProfileId| {
         (0..case.profiles.len())
-            .find(|&j| source_profile(j) == *p)
+            .find(|&j| case.names.profiles[j].clone() == *p)
             .expect("source profile")
     };
     let skip = |out: &mut Expected, a: &Assignment, reason: SkipReason| {
@@ -623,16 +680,19 @@ fn expected(case: &Case, source: &Snapshot, vendor: Vendor) -> Expected {
             }
             out.warned.push(a.clone());
         }
-        let target = target_profile(case.targets[j]);
+        let target = case.names.target_profiles[case.targets[j]].clone();
         let back = match (vendor, &a.scope) {
             (Vendor::Pyramid, _) => case.pyramid_home(j),
             (Vendor::Segment, Scope::Tenant { code, .. }) => {
-                let t = (0..TENANTS).find(|&t| tenant(t) == *code).expect("tenant");
+                let t = (0..TENANTS)
+                    .find(|&t| case.names.tenants[t].clone() == *code)
+                    .expect("tenant");
                 match case.fates[t] {
                     TenantFate::Distinct => a.scope.clone(),
-                    TenantFate::Collapsed => {
-                        Scope::tenant(tenant(case.first_collapsed().expect("collapsed")), false)
-                    }
+                    TenantFate::Collapsed => Scope::tenant(
+                        case.names.tenants[case.first_collapsed().expect("collapsed")].clone(),
+                        false,
+                    ),
                     TenantFate::Unmapped => {
                         skip(
                             &mut out,
@@ -677,7 +737,7 @@ fn expected(case: &Case, source: &Snapshot, vendor: Vendor) -> Expected {
     for m in &source.memberships {
         let i = user_index(&m.user);
         let g = (0..case.groups.len())
-            .find(|&g| m.group.as_str() == format!("vg-{g}"))
+            .find(|&g| m.group == case.names.groups[g])
             .expect("group");
         let reason = if !case.users[i] {
             SkipReason::NoTargetUser {
