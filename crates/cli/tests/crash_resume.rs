@@ -381,6 +381,38 @@ fn run_scenario(s: &Scenario) -> Outcome {
     let got: BTreeSet<Pair> = after.assignments.iter().map(pair_of).collect();
     assert_eq!(got, want, "the final state is not the goal");
 
+    // The run report of a resumed run rolls the whole run back, including what the
+    // killed runs wrote before their batch was recorded as finished.
+    let out = Command::new(BIN)
+        .args(["rollback", "plan.report.json", "--to", "segment", "--yes"])
+        .current_dir(dir.path())
+        .env_clear()
+        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+        .env("NO_COLOR", "1")
+        .env("SEGMENT_BASE_URL", sandbox.base_url())
+        .env("SEGMENT_TOKEN", sandbox.token())
+        .env("SEGMENT_RATE_LIMIT", "6000")
+        .output()
+        .expect("run grantbridge rollback");
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "rollback failed:\n{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let rolled = rt.block_on(Snapshot::take(&system)).expect("snapshot");
+    let rolled: BTreeSet<Pair> = rolled.assignments.iter().map(pair_of).collect();
+    let original: BTreeSet<Pair> = before.assignments.iter().map(pair_of).collect();
+    let left: Vec<_> = rolled.difference(&original).collect();
+    assert!(
+        left.is_empty(),
+        "after the rollback {} granted pair(s) remain, e.g. {:?}",
+        left.len(),
+        left.first()
+    );
+    assert_eq!(rolled, original, "the rollback did not restore the state");
+
     let writes = count_writes(&before, &entries);
     let requests = entries.len();
     rt.block_on(sandbox.shutdown());
@@ -457,7 +489,8 @@ fn run_and_check(s: &Scenario) {
 }
 
 #[test]
-fn killed_apply_resumes_small_batches_without_repeating_a_grant() {
+fn killed_apply_resumes_small_batches_without_repeating_a_grant_and_rolls_back_what_killed_runs_sent()
+ {
     run_and_check(&Scenario {
         seed: 7,
         users: 150,
@@ -469,7 +502,8 @@ fn killed_apply_resumes_small_batches_without_repeating_a_grant() {
 }
 
 #[test]
-fn killed_apply_resumes_one_big_batch_without_repeating_a_grant() {
+fn killed_apply_resumes_one_big_batch_without_repeating_a_grant_and_rolls_back_what_killed_runs_sent()
+ {
     // The default batch is the adapter's largest (Segment: 1000): a kill leaves no
     // finished batch in the journal, so the resume re-reads every principal and must
     // find what the killed run wrote.

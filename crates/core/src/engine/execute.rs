@@ -1,5 +1,6 @@
 //! [`execute`]: applies a plan to a system in batches, with a journal and a report.
 
+use std::collections::HashSet;
 use std::fmt;
 use std::fs::{File, OpenOptions};
 use std::io::{BufRead, BufReader, Read, Seek, SeekFrom, Write};
@@ -220,6 +221,17 @@ enum Entry {
 /// Outcomes recorded in a journal: (change index, outcome).
 type Recorded = Vec<(usize, Outcome)>;
 
+/// What a journal says about an earlier run.
+struct Resumed {
+    /// Finished items and their outcomes.
+    recorded: Recorded,
+    /// The next batch number.
+    next_batch: usize,
+    /// Items of batches that began but never ended: the killed run may have changed
+    /// the system for them.
+    in_doubt: HashSet<usize>,
+}
+
 struct Journal {
     file: File,
     path: PathBuf,
@@ -229,7 +241,7 @@ struct Journal {
 impl Journal {
     /// Opens (or creates) the journal for `plan`; returns it with the outcomes already
     /// recorded and the next batch number.
-    fn open(path: &Path, plan: &Plan, fsync: bool) -> Result<(Journal, Recorded, usize)> {
+    fn open(path: &Path, plan: &Plan, fsync: bool) -> Result<(Journal, Resumed)> {
         let mut file = OpenOptions::new()
             .read(true)
             .append(true)
@@ -260,15 +272,20 @@ impl Journal {
                 changes: plan.changes.len(),
                 started_at: Timestamp::now(),
             })?;
-            return Ok((journal, Vec::new(), 0));
+            let fresh = Resumed {
+                recorded: Vec::new(),
+                next_batch: 0,
+                in_doubt: HashSet::new(),
+            };
+            return Ok((journal, fresh));
         }
-        let (recorded, next_batch) = parse_journal(&text, path, &fingerprint)?;
+        let resumed = parse_journal(&text, path, &fingerprint)?;
         // Appends go to the end regardless; make the position explicit for clarity.
         journal
             .file
             .seek(SeekFrom::End(0))
             .map_err(|e| Error::io(path, e))?;
-        Ok((journal, recorded, next_batch))
+        Ok((journal, resumed))
     }
 
     fn write(&mut self, entry: &Entry) -> Result<()> {
@@ -290,9 +307,10 @@ impl Journal {
 
 /// The outcomes a journal records and the next batch number, checking that it belongs
 /// to the plan with `fingerprint`.
-fn parse_journal(text: &str, path: &Path, fingerprint: &str) -> Result<(Recorded, usize)> {
+fn parse_journal(text: &str, path: &Path, fingerprint: &str) -> Result<Resumed> {
     let mut recorded = Vec::new();
     let mut next_batch = 0;
+    let mut begun = HashSet::new();
     let complete = text.ends_with('\n');
     let lines: Vec<&str> = text.lines().collect();
     for (n, line) in lines.iter().enumerate() {
@@ -328,14 +346,24 @@ fn parse_journal(text: &str, path: &Path, fingerprint: &str) -> Result<(Recorded
                     "does not start with a header: not a grantbridge journal",
                 ));
             }
-            Entry::Begin { batch, .. } => next_batch = next_batch.max(batch + 1),
+            Entry::Begin { batch, items } => {
+                next_batch = next_batch.max(batch + 1);
+                begun.extend(items);
+            }
             Entry::End { batch, results } => {
                 next_batch = next_batch.max(batch + 1);
                 recorded.extend(results);
             }
         }
     }
-    Ok((recorded, next_batch))
+    for (index, _) in &recorded {
+        begun.remove(index);
+    }
+    Ok(Resumed {
+        recorded,
+        next_batch,
+        in_doubt: begun,
+    })
 }
 
 /// Reads the outcomes recorded in a journal (for tools that inspect a run).
@@ -469,6 +497,11 @@ async fn run_batch(
 ///
 /// A dry run with a journal reads it (without writing) and marks what an earlier run
 /// finished, so it shows exactly what a resume would still do.
+///
+/// A change whose batch an earlier run began but never finished (the process was
+/// killed while the batch was on the wire) and that a resume finds already in place is
+/// reported `Applied`, not `AlreadyInState`: the killed run applied it, and
+/// [`RunReport::rollback_plan`] must undo it.
 pub async fn execute(
     plan: &Plan,
     system: &dyn AccessSystem,
@@ -487,19 +520,21 @@ pub async fn execute(
     let mut journal = None;
     let mut next_batch = 0;
     let mut recorded = Vec::new();
+    let mut in_doubt = HashSet::new();
     match (&options.journal, options.dry_run) {
         (Some(path), false) => {
-            let (j, r, next) = Journal::open(path, plan, options.fsync)?;
-            recorded = r;
+            let (j, r) = Journal::open(path, plan, options.fsync)?;
+            recorded = r.recorded;
+            in_doubt = r.in_doubt;
             journal = Some(Mutex::new(j));
-            next_batch = next;
+            next_batch = r.next_batch;
         }
         // A dry run shows what a resume would still do, without touching the journal.
         (Some(path), true) if path.exists() => {
             let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, e))?;
             let whole = text.rfind('\n').map_or(0, |i| i + 1);
             if !text[..whole].trim().is_empty() {
-                recorded = parse_journal(&text[..whole], path, &plan.fingerprint())?.0;
+                recorded = parse_journal(&text[..whole], path, &plan.fingerprint())?.recorded;
             }
         }
         _ => {}
@@ -536,6 +571,7 @@ pub async fn execute(
             let state = &state;
             let journal = &journal;
             let stop = &stop;
+            let in_doubt = &in_doubt;
             let outcome: Result<()> = futures::stream::iter(batches)
                 .map(|(k, batch)| async move {
                     // Once the journal cannot be written, nothing more is sent: a
@@ -561,8 +597,20 @@ pub async fn execute(
                         items: batch.clone(),
                     })?;
                     let outcomes = run_batch(system, plan, k, &batch).await;
-                    let results: Vec<(usize, Outcome)> =
-                        batch.iter().copied().zip(outcomes).collect();
+                    let results: Vec<(usize, Outcome)> = batch
+                        .iter()
+                        .copied()
+                        .zip(outcomes)
+                        .map(|(i, o)| match o {
+                            // Planned because it was missing, sent by a run killed
+                            // before it could record the answer, and now in place:
+                            // that run applied it, and a rollback must undo it.
+                            Outcome::AlreadyInState if in_doubt.contains(&i) => {
+                                (i, Outcome::Applied)
+                            }
+                            o => (i, o),
+                        })
+                        .collect();
                     record(&Entry::End {
                         batch: number,
                         results: results.clone(),
@@ -619,4 +667,81 @@ pub async fn execute(
         finished_at: Timestamp::now(),
         items,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ids::{ProfileId, UserId};
+    use crate::memory::InMemorySystem;
+    use crate::model::{Principal, Profile, Scope, User};
+    use crate::traits::AssignmentStore;
+
+    /// Regression: a grant that a killed run sent (its batch begun in the journal, never
+    /// ended) came back `AlreadyInState` on resume, so `rollback_plan` left it granted.
+    #[test]
+    fn grant_sent_by_a_killed_run_is_reported_applied_and_rolled_back() {
+        let id = SystemId::new("dst").expect("id");
+        let user = UserId::new("u1").expect("id");
+        let profile = ProfileId::new("reader").expect("id");
+        let system = InMemorySystem::builder(id.clone())
+            .user(User::new(user.clone()))
+            .profile(Profile::new(profile.clone(), "Reader"))
+            .build();
+        let held = Assignment::new(Principal::User(user), profile, Scope::System);
+        let plan = Plan::from_changes(
+            id,
+            vec![Change::Grant {
+                assignment: held.clone(),
+                previous: None,
+            }],
+            false,
+        );
+        let journal =
+            std::env::temp_dir().join(format!("grantbridge-in-doubt-{}.jsonl", std::process::id()));
+        let _ = std::fs::remove_file(&journal);
+        // The killed run: header and `begin` written, the grant reached the system,
+        // the process died before the `end` line.
+        let mut text = String::new();
+        for entry in [
+            Entry::Header {
+                plan: plan.fingerprint(),
+                target: plan.target.clone(),
+                changes: 1,
+                started_at: Timestamp::now(),
+            },
+            Entry::Begin {
+                batch: 0,
+                items: vec![0],
+            },
+        ] {
+            text.push_str(&serde_json::to_string(&entry).expect("json"));
+            text.push('\n');
+        }
+        std::fs::write(&journal, text).expect("write journal");
+        let sent = futures::executor::block_on(system.grant(std::slice::from_ref(&held)));
+        assert_eq!(sent, vec![Outcome::Applied]);
+
+        let options = ExecuteOptions {
+            journal: Some(journal.clone()),
+            ..ExecuteOptions::default()
+        };
+        let report = futures::executor::block_on(execute(&plan, &system, &options)).expect("run");
+        assert_eq!(report.items[0].outcome, Some(Outcome::Applied));
+        let rollback = report.rollback_plan();
+        assert_eq!(rollback.changes.len(), 1, "{rollback:?}");
+        let undone =
+            futures::executor::block_on(execute(&rollback, &system, &ExecuteOptions::default()))
+                .expect("rollback");
+        assert_eq!(undone.counts().applied, 1);
+        let left = futures::executor::block_on(system.list_assignments()).expect("list");
+        assert!(left.is_empty(), "{left:?}");
+
+        // Without the `begin` line (nothing was in flight) it stays AlreadyInState.
+        futures::executor::block_on(system.grant(std::slice::from_ref(&held)));
+        let _ = std::fs::remove_file(&journal);
+        let report = futures::executor::block_on(execute(&plan, &system, &options)).expect("run");
+        assert_eq!(report.items[0].outcome, Some(Outcome::AlreadyInState));
+        let _ = std::fs::remove_file(&journal);
+    }
 }
