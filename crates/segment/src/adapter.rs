@@ -198,6 +198,15 @@ fn assignment_of(principal: &Principal, atom: &Atom) -> Result<Assignment> {
     ))
 }
 
+/// Whether a failed write may nevertheless have taken effect.
+fn outcome_unknown(e: &Error) -> bool {
+    match e {
+        Error::Transport { .. } | Error::Decode { .. } => true,
+        Error::Vendor { status, .. } => matches!(status, 500 | 502 | 504),
+        _ => false,
+    }
+}
+
 /// A repeat of a pair changed earlier in the same batch shares that item's fate: it
 /// is `AlreadyInState` only if the change went through, else the same failure.
 fn settle_repeats(results: &mut [(usize, Outcome)], repeats: &[(usize, usize)]) {
@@ -549,8 +558,25 @@ impl SegmentSystem {
             }
         );
         if !refused || changed.len() == 1 {
-            for (_, o) in &mut results {
-                if matches!(o, Outcome::Applied) {
+            // The answer was lost or garbled (a cut body, a reset after sending, a
+            // 500/502/504): the write may have happened. Read what the server holds
+            // rather than report a grant in effect as failed.
+            let now = if outcome_unknown(&e) {
+                self.read_held(&principal).await.ok()
+            } else {
+                None
+            };
+            for (i, o) in &mut results {
+                if !matches!(o, Outcome::Applied) {
+                    continue;
+                }
+                let done = now.as_ref().is_some_and(|now| {
+                    changed
+                        .iter()
+                        .find(|(j, _)| j == i)
+                        .is_some_and(|(_, atom)| now.atoms.contains(atom) == grant)
+                });
+                if !done {
                     *o = Outcome::Failed(e.clone());
                 }
             }
@@ -768,9 +794,19 @@ impl SegmentSystem {
                 }
                 continue;
             }
-            for i in pending {
+            // The answer was lost or garbled: the write may have happened. Read the
+            // members back rather than report a membership in effect as failed.
+            let now = match &result {
+                Err(e) if outcome_unknown(e) => self.member_emails(&group).await.ok(),
+                _ => None,
+            };
+            for (i, email) in pending.into_iter().zip(&send) {
+                let done = now
+                    .as_ref()
+                    .is_some_and(|now| now.contains(&email.to_ascii_lowercase()) == add);
                 outcomes[i] = Some(match &result {
                     Ok(()) => Outcome::Applied,
+                    Err(_) if done => Outcome::Applied,
                     Err(e) => Outcome::Failed(e.clone()),
                 });
             }
