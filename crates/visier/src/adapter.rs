@@ -36,10 +36,10 @@ use std::sync::{Arc, Mutex};
 use futures::future::{BoxFuture, FutureExt, Shared};
 use futures::{StreamExt, TryStreamExt};
 use grantbridge_core::{
-    AccessSystem, Assignment, AssignmentStore, Capabilities, Capability, Directory, Email, Entity,
-    Error, Feature, Group, GroupId, Membership, Outcome, Principal, Profile, ProfileCatalog,
-    ProfileId, Result, Scope, ScopeKind, SystemId, TenantCode, User, UserId, UserStatus, Validity,
-    async_trait,
+    AccessSystem, Assignment, AssignmentKey, AssignmentStore, Capabilities, Capability, Directory,
+    Email, Entity, Error, Feature, Group, GroupId, Membership, Outcome, Principal, Profile,
+    ProfileCatalog, ProfileId, Result, Scope, ScopeKind, SystemId, TenantCode, User, UserId,
+    UserStatus, Validity, async_trait,
 };
 use serde_json::Value;
 
@@ -333,6 +333,17 @@ impl VisierSystem {
         // Decide per item; collect what needs the wire.
         let mut local_calls: BTreeMap<(String, Window), Vec<usize>> = BTreeMap::new();
         let mut analytic_items: Vec<usize> = Vec::new();
+        // A key named twice in one batch: items apply in order, as if one by one. The
+        // state each key is in after the items decided so far, and the pending item
+        // that writes it.
+        let mut decided: BTreeMap<AssignmentKey, (Option<Window>, Option<usize>)> = BTreeMap::new();
+        // (later, earlier): a repeat whose effect the earlier pending item carries.
+        let mut repeats: Vec<(usize, usize)> = Vec::new();
+        // (earlier, later): a grant superseded by a later window for the same key.
+        let mut superseded: Vec<(usize, usize)> = Vec::new();
+        // Analytic revokes of keys not held: sent anyway, since only Visier knows
+        // whether the tenant code exists (`badTenantCodes`).
+        let mut unheld: Vec<usize> = Vec::new();
         for (i, kind) in kinds.into_iter().enumerate() {
             let a = &items[i];
             let kind = match kind {
@@ -377,15 +388,37 @@ impl VisierSystem {
                     None => None,
                 },
             };
+            let key = a.key();
+            let (current, earlier) = match decided.get(&key) {
+                Some(&(state, pending)) => (state, pending),
+                None => (current, None),
+            };
             let needed = if grant {
                 current != Some(window)
             } else {
                 current.is_some()
             };
             if !needed {
-                out[i] = Some(Outcome::AlreadyInState);
+                match earlier {
+                    Some(e) => repeats.push((i, e)),
+                    None if !grant && kind == Kind::Analytic => {
+                        unheld.push(i);
+                        analytic_items.push(i);
+                    }
+                    None => out[i] = Some(Outcome::AlreadyInState),
+                }
                 continue;
             }
+            if let Some(e) = earlier {
+                // Only the last window of a key is written; the earlier item shares
+                // its outcome.
+                for idx in local_calls.values_mut() {
+                    idx.retain(|&x| x != e);
+                }
+                analytic_items.retain(|&x| x != e);
+                superseded.push((e, i));
+            }
+            decided.insert(key, (grant.then_some(window), Some(i)));
             match kind {
                 Kind::Local => {
                     let key_window = if grant { window } else { Window::ALWAYS };
@@ -406,6 +439,20 @@ impl VisierSystem {
         }
         self.analytic_calls(items, &analytic_items, grant, &mut out)
             .await;
+        for i in unheld {
+            if !matches!(out[i], Some(Outcome::Failed(_))) {
+                out[i] = Some(Outcome::AlreadyInState);
+            }
+        }
+        for (e, i) in superseded.into_iter().rev() {
+            out[e] = out[i].clone();
+        }
+        for (i, e) in repeats {
+            out[i] = match &out[e] {
+                Some(Outcome::Applied) => Some(Outcome::AlreadyInState),
+                other => other.clone(),
+            };
+        }
         self.changed();
         out.into_iter()
             .map(|o| {
@@ -579,8 +626,12 @@ impl VisierSystem {
         grant: bool,
     ) -> Box<dyn Fn(&str, &str, bool) -> Outcome + Send> {
         let bad_tenants = |list: &[TenantCodeErrorDto]| -> HashMap<String, Error> {
+            // A listed code is one Visier does not know.
             list.iter()
-                .filter_map(|b| Some((b.tenant_code.clone()?, item_error(b.error.as_ref()))))
+                .filter_map(|b| {
+                    let code = b.tenant_code.clone()?;
+                    Some((code.clone(), Error::not_found(Entity::Tenant, code)))
+                })
                 .collect()
         };
         let bad_users = |list: &[UserIdErrorDto]| -> HashMap<String, Error> {
@@ -680,6 +731,32 @@ impl VisierSystem {
         }
     }
 
+    /// Whether the users of `items[idx]` exist (one read per distinct user): a 404
+    /// becomes [`Error::NotFound`].
+    async fn users_exist(
+        &self,
+        items: &[Membership],
+        idx: &[usize],
+    ) -> HashMap<String, Result<()>> {
+        let users: BTreeSet<String> = idx
+            .iter()
+            .map(|&i| items[i].user.as_str().to_owned())
+            .collect();
+        futures::stream::iter(users)
+            .map(|u| async move {
+                let r = self
+                    .client
+                    .get_user(&u, &UsersQuery::default())
+                    .await
+                    .map(|_| ())
+                    .map_err(|e| not_found(e, Entity::User, &u));
+                (u, r)
+            })
+            .buffer_unordered(self.concurrency)
+            .collect()
+            .await
+    }
+
     async fn change_memberships(&self, items: &[Membership], add: bool) -> Vec<Outcome> {
         let groups = match self.client.get_all_user_groups().await {
             Ok(g) => g,
@@ -710,15 +787,39 @@ impl VisierSystem {
             .collect()
             .await;
         let mut pending: BTreeMap<String, Vec<usize>> = BTreeMap::new();
+        let mut repeats: Vec<(usize, usize)> = Vec::new();
+        let mut absent: Vec<usize> = Vec::new();
         for (i, m) in items.iter().enumerate() {
             let group = m.group.as_str();
             match members.get(group) {
                 None => out[i] = Some(Outcome::Failed(Error::not_found(Entity::Group, group))),
                 Some(Err(e)) => out[i] = Some(Outcome::Failed(e.clone())),
                 Some(Ok(set)) if set.contains(m.user.as_str()) == add => {
-                    out[i] = Some(Outcome::AlreadyInState);
+                    if add {
+                        out[i] = Some(Outcome::AlreadyInState);
+                    } else {
+                        // Not a member: "already" only if the user exists at all.
+                        absent.push(i);
+                    }
                 }
-                Some(Ok(_)) => pending.entry(group.to_owned()).or_default().push(i),
+                Some(Ok(_)) => {
+                    let idx = pending.entry(group.to_owned()).or_default();
+                    // The same pair twice: the first does the work, the repeat finds
+                    // it done.
+                    match idx.iter().find(|&&x| items[x].user == m.user) {
+                        Some(&first) => repeats.push((i, first)),
+                        None => idx.push(i),
+                    }
+                }
+            }
+        }
+        if !absent.is_empty() {
+            let known = self.users_exist(items, &absent).await;
+            for i in absent {
+                out[i] = Some(match known.get(items[i].user.as_str()) {
+                    Some(Err(e)) => Outcome::Failed(e.clone()),
+                    _ => Outcome::AlreadyInState,
+                });
             }
         }
         if !pending.is_empty() {
@@ -762,12 +863,14 @@ impl VisierSystem {
                         .filter_map(|t| t.message.clone())
                         .collect::<Vec<_>>()
                         .join("; ");
+                    let mut refused = Vec::new();
                     for (g, idx) in &pending {
                         for &i in idx {
                             let key = (g.clone(), items[i].user.as_str().to_owned());
                             out[i] = Some(if done.contains(&key) {
                                 Outcome::Applied
                             } else {
+                                refused.push(i);
                                 Outcome::Failed(vendor_200(
                                     None,
                                     if why.is_empty() {
@@ -780,6 +883,18 @@ impl VisierSystem {
                             });
                         }
                     }
+                    // The answer says why only in prose: an unknown user is told apart
+                    // by reading it.
+                    if !refused.is_empty() {
+                        let known = self.users_exist(items, &refused).await;
+                        for i in refused {
+                            if let Some(Err(e @ Error::NotFound { .. })) =
+                                known.get(items[i].user.as_str())
+                            {
+                                out[i] = Some(Outcome::Failed(e.clone()));
+                            }
+                        }
+                    }
                 }
                 Err(e) => {
                     for idx in pending.values() {
@@ -789,6 +904,12 @@ impl VisierSystem {
                     }
                 }
             }
+        }
+        for (i, first) in repeats {
+            out[i] = match &out[first] {
+                Some(Outcome::Applied) => Some(Outcome::AlreadyInState),
+                other => other.clone(),
+            };
         }
         out.into_iter()
             .map(|o| o.unwrap_or_else(|| Outcome::Failed(unconfirmed("membership change"))))
