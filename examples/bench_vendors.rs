@@ -18,9 +18,9 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::time::{Duration, Instant};
 
 use grantbridge::core::engine::{Change, ExecuteOptions, Plan, Snapshot, execute};
-use grantbridge::core::http::{RateLimit, RateLimitPolicy, RetryPolicy};
+use grantbridge::core::http::{HttpClient, RateLimit, RateLimitPolicy, RetryPolicy, Stats};
 use grantbridge::core::prelude::*;
-use grantbridge::core::sandbox::{RateWindow, RequestLog, SandboxOptions};
+use grantbridge::core::sandbox::{LOG_CAPACITY, RateWindow, RequestLog, SandboxOptions};
 use grantbridge::core::{Assignment, Principal, ProfileId, Scope, UserStatus};
 
 type BoxResult<T> = Result<T, Box<dyn std::error::Error>>;
@@ -53,16 +53,43 @@ impl Row {
     }
 }
 
-/// The requests of one step, read from the sandbox log (which is then cleared).
+/// The requests of one step: totals from the client's counters, the breakdown by
+/// endpoint from the sandbox log (which keeps at most `LOG_CAPACITY` entries).
 struct Counted {
     calls: usize,
-    /// Requests other than GET (Segment's IAM mutations).
+    /// Requests of the write classes (Segment's IAM mutations).
     writes: usize,
     refused: usize,
     by_endpoint: BTreeMap<String, usize>,
+    /// Whether the log was full, so the breakdown misses requests.
+    partial: bool,
 }
 
-fn count(log: &RequestLog) -> Counted {
+/// The client's counters per endpoint class at the start of a step.
+struct Probe(BTreeMap<String, Stats>);
+
+impl Probe {
+    fn start(http: &HttpClient) -> Probe {
+        Probe(http.class_stats())
+    }
+}
+
+/// Counts the step since `probe`, restarts the probe and clears the log.
+fn count(log: &RequestLog, http: &HttpClient, probe: &mut Probe) -> Counted {
+    let now = http.class_stats();
+    let mut calls = 0;
+    let mut writes = 0;
+    let mut refused = 0;
+    for (class, stats) in &now {
+        let before = probe.0.get(class).copied().unwrap_or_default();
+        let n = (stats.requests - before.requests) as usize;
+        calls += n;
+        refused += (stats.rate_limited - before.rate_limited) as usize;
+        if class.contains("write") || class.contains("mutation") {
+            writes += n;
+        }
+    }
+    probe.0 = now;
     let entries = log.entries();
     log.clear();
     let mut by_endpoint = BTreeMap::new();
@@ -88,19 +115,26 @@ fn count(log: &RequestLog) -> Counted {
             .or_insert(0) += 1;
     }
     Counted {
-        calls: entries.len(),
-        writes: entries.iter().filter(|e| e.method != "GET").count(),
-        refused: entries.iter().filter(|e| e.status == 429).count(),
+        calls,
+        writes,
+        refused,
+        partial: entries.len() >= LOG_CAPACITY,
         by_endpoint,
     }
 }
 
 fn breakdown(c: &Counted) -> String {
-    c.by_endpoint
+    let list = c
+        .by_endpoint
         .iter()
         .map(|(k, v)| format!("{k} ×{v}"))
         .collect::<Vec<_>>()
-        .join(", ")
+        .join(", ");
+    if c.partial {
+        format!("{list} (the sandbox log keeps {LOG_CAPACITY}: partial)")
+    } else {
+        list
+    }
 }
 
 fn print_rows(rows: &[Row]) {
@@ -158,6 +192,11 @@ fn pages(n: usize, page: usize) -> usize {
     n / page + 1
 }
 
+/// Cursor paging whose last page carries no `next`: `⌈n / page⌉` calls, at least one.
+fn cursor_pages(n: usize, page: usize) -> usize {
+    n.div_ceil(page).max(1)
+}
+
 mod visier {
     use super::*;
     use grantbridge::visier::VisierSystem;
@@ -196,11 +235,12 @@ mod visier {
         let sandbox = VisierSandbox::start(Seed::Generated { users }, options()).await?;
         let system = connect(&sandbox).await?;
         sandbox.log().clear();
+        let mut probe = Probe::start(system.client().http());
 
         let start = Instant::now();
         let snapshot = Snapshot::take(&system).await?;
         let wall = start.elapsed();
-        let c = count(&sandbox.log());
+        let c = count(&sandbox.log(), system.client().http(), &mut probe);
         println!("visier snapshot: {}", breakdown(&c));
         // Users (with their local profiles and groups) pages, the group pages, the
         // profile list; no analytic reads on a non-administrating tenant.
@@ -255,7 +295,7 @@ mod visier {
             })
             .collect();
         let (wall, failed) = run_plan(&system, grants).await?;
-        let c = count(&sandbox.log());
+        let c = count(&sandbox.log(), system.client().http(), &mut probe);
         println!("visier migration: {}", breakdown(&c));
         rows.push(Row {
             vendor: "Visier",
@@ -274,6 +314,7 @@ mod visier {
         let sandbox = VisierSandbox::start(Seed::Generated { users }, options()).await?;
         let system = connect(&sandbox).await?;
         sandbox.log().clear();
+        let mut probe = Probe::start(system.client().http());
         let client = system.client();
         let start = Instant::now();
         let mut failed = 0;
@@ -287,7 +328,7 @@ mod visier {
             }
         }
         let sample_wall = start.elapsed();
-        let c = count(&sandbox.log());
+        let c = count(&sandbox.log(), system.client().http(), &mut probe);
         rows.push(naive_row(
             "Visier",
             n,
@@ -390,11 +431,12 @@ mod segment {
             .await?
             .page_size(PAGE);
         sandbox.log().clear();
+        let mut probe = Probe::start(system.client().http());
 
         let start = Instant::now();
         let snapshot = Snapshot::take(&system).await?;
         let wall = start.elapsed();
-        let c = count(&sandbox.log());
+        let c = count(&sandbox.log(), system.client().http(), &mut probe);
         println!("segment snapshot: {}", breakdown(&c));
         let active = snapshot
             .users
@@ -406,18 +448,33 @@ mod segment {
         // of each group.
         let page = PAGE as usize;
         let groups = snapshot.groups.len();
-        let mut members: BTreeMap<_, usize> = BTreeMap::new();
+        let invited: BTreeSet<_> = snapshot
+            .users
+            .iter()
+            .filter(|u| u.status == UserStatus::Invited)
+            .map(|u| &u.id)
+            .collect();
+        // (users, invites) per group.
+        let mut members: BTreeMap<_, (usize, usize)> = BTreeMap::new();
         for m in &snapshot.memberships {
-            *members.entry(m.group.clone()).or_insert(0) += 1;
+            let e = members.entry(&m.group).or_insert((0, 0));
+            if invited.contains(&m.user) {
+                e.1 += 1;
+            } else {
+                e.0 += 1;
+            }
         }
-        let minimum = pages(active, page)
-            + pages(invites, page)
-            + pages(groups, page)
-            + pages(snapshot.profiles.len(), page)
+        let minimum = cursor_pages(active, page)
+            + cursor_pages(invites, page)
+            + cursor_pages(groups, page)
+            + cursor_pages(snapshot.profiles.len(), page)
             + snapshot
                 .groups
                 .iter()
-                .map(|g| pages(members.get(&g.id).copied().unwrap_or(0), page) + 1)
+                .map(|g| {
+                    let (u, i) = members.get(&g.id).copied().unwrap_or((0, 0));
+                    cursor_pages(u, page) + cursor_pages(i, page)
+                })
                 .sum::<usize>();
         rows.push(Row {
             vendor: "Segment",
@@ -445,7 +502,7 @@ mod segment {
             })
             .collect();
         let (wall, failed) = run_plan(&system, grants).await?;
-        let c = count(&sandbox.log());
+        let c = count(&sandbox.log(), system.client().http(), &mut probe);
         println!("segment migration: {}", breakdown(&c));
         rows.push(Row {
             vendor: "Segment",
@@ -470,8 +527,9 @@ mod segment {
         let snapshot = Snapshot::take(&system).await?;
         let (_, grants) = grants_for(&system, &snapshot, users)?;
         sandbox.log().clear();
+        let mut probe = Probe::start(system.client().http());
         let (wall, failed) = run_plan(&system, grants).await?;
-        let c = count(&sandbox.log());
+        let c = count(&sandbox.log(), system.client().http(), &mut probe);
         println!("segment migration (reuse_listed_state): {}", breakdown(&c));
         rows.push(Row {
             vendor: "Segment",
@@ -489,6 +547,7 @@ mod segment {
         let sandbox = SegmentSandbox::start(Seed::Generated { users }, options()).await?;
         let system = SegmentSystem::connect(sandbox.config()).await?;
         sandbox.log().clear();
+        let mut probe = Probe::start(system.client().http());
         let client = system.client();
         let permission = PermissionInput {
             role_id: role.as_str().to_owned(),
@@ -506,7 +565,7 @@ mod segment {
             }
         }
         let sample_wall = start.elapsed();
-        let c = count(&sandbox.log());
+        let c = count(&sandbox.log(), system.client().http(), &mut probe);
         rows.push(naive_row(
             "Segment",
             n,
@@ -533,11 +592,12 @@ mod pyramid {
         let sandbox = PyramidSandbox::start(Seed::Generated { users }, latency_only()).await?;
         let system = PyramidSystem::connect(sandbox.config()).await?;
         sandbox.log().clear();
+        let mut probe = Probe::start(system.client().http());
 
         let start = Instant::now();
         let snapshot = Snapshot::take(&system).await?;
         let wall = start.elapsed();
-        let c = count(&sandbox.log());
+        let c = count(&sandbox.log(), system.client().http(), &mut probe);
         println!("pyramid snapshot: {}", breakdown(&c));
         // No paging and no bulk read of private profiles: the user ids, the users of
         // each of the 3 license types (their roles included), the roles, the
@@ -583,7 +643,7 @@ mod pyramid {
             })
             .collect();
         let (wall, failed) = run_plan(&system, grants).await?;
-        let c = count(&sandbox.log());
+        let c = count(&sandbox.log(), system.client().http(), &mut probe);
         println!("pyramid migration: {}", breakdown(&c));
         rows.push(Row {
             vendor: "Pyramid",
@@ -601,6 +661,7 @@ mod pyramid {
         let sandbox = PyramidSandbox::start(Seed::Generated { users }, latency_only()).await?;
         let system = PyramidSystem::connect(sandbox.config()).await?;
         sandbox.log().clear();
+        let mut probe = Probe::start(system.client().http());
         let client = system.client();
         let start = Instant::now();
         let mut failed = 0;
@@ -615,7 +676,7 @@ mod pyramid {
             }
         }
         let sample_wall = start.elapsed();
-        let c = count(&sandbox.log());
+        let c = count(&sandbox.log(), system.client().http(), &mut probe);
         rows.push(naive_row(
             "Pyramid",
             n,
