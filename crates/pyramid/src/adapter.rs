@@ -8,7 +8,7 @@
 //! | [`Assignment`] to a group | the profile bound to the role (`updateRolesByProfileId`) |
 //! | [`Assignment`] to a user | the user's private profile (`updateUserDb`), at most one |
 //! | [`Scope`] | always `Scope::Tenant { code: <tenant id>, include_children: false }` |
-//! | [`Validity`](grantbridge_core::Validity) | unsupported ([`Error::Unsupported`]) |
+//! | [`Validity`] | unsupported ([`Error::Unsupported`]) |
 //! | [`Membership`] | user in role (`updateUserRoles`) |
 //!
 //! Batches go to the wire as the API allows: one read and one write per profile for
