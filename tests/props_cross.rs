@@ -678,7 +678,6 @@ fn expected(case: &Case, source: &Snapshot, vendor: Vendor) -> Expected {
                 skip(&mut out, a, SkipReason::FutureWindow { from });
                 continue;
             }
-            out.warned.push(a.clone());
         }
         let target = case.names.target_profiles[case.targets[j]].clone();
         let back = match (vendor, &a.scope) {
@@ -727,6 +726,10 @@ fn expected(case: &Case, source: &Snapshot, vendor: Vendor) -> Expected {
         if kept.get(&a.principal).is_some_and(|k| *k != target) {
             skip(&mut out, a, SkipReason::PerUserLimit { max: 1 });
             continue;
+        }
+        // Only an item carried is warned about (a skipped one is in `skipped`).
+        if !a.validity.is_unbounded() {
+            out.warned.push(a.clone());
         }
         out.restored.insert(Assignment::new(
             a.principal.clone(),
@@ -1427,4 +1430,82 @@ proptest! {
     fn visier_pyramid_visier_on_sandboxes(case in case()) {
         runtime().block_on(sandbox_trip(case, Vendor::Pyramid))?;
     }
+}
+
+/// Regression: a source item whose window was dropped and that was then skipped (no
+/// role accepts its scope, or the per-user limit) was also listed in `warnings` as
+/// carried without its window. It is only in `skipped` now.
+#[test]
+fn dropped_window_warning_for_skipped_item() {
+    let caps = vendor_caps();
+    let mut case = Case {
+        users: vec![true],
+        groups: vec![],
+        memberships: vec![],
+        profiles: vec![(true, true), (false, true)],
+        targets: vec![1, 0],
+        // A running window on an unmapped tenant, and a second profile.
+        assignments: vec![
+            (0, 0, 0, false, Window::Running),
+            (0, 1, 0, false, Window::Always),
+        ],
+        fates: [
+            TenantFate::Unmapped,
+            TenantFate::Distinct,
+            TenantFate::Distinct,
+        ],
+        labels: false,
+        homes: vec![(0, false), (0, false)],
+        drop_windows: true,
+        names: Names::in_memory(1, 0, 2),
+    };
+    // Segment: the analytic item is skipped (ProfileScope), so no warning.
+    let source = case.visier(caps.visier, true);
+    let (fwd, _) = case.segment_mappings();
+    let target = case.target(
+        "segment",
+        caps.segment,
+        ScopeKind::Resource,
+        &case.segment_scopes(),
+    );
+    let desired = block_on(async {
+        translate(
+            &snap(&source).await,
+            &parse(&fwd, "f.toml"),
+            &snap(&target).await,
+        )
+        .await
+    });
+    assert!(
+        desired
+            .skipped
+            .iter()
+            .any(|s| matches!(s.reason, SkipReason::ProfileScope { .. }))
+    );
+    assert!(desired.warnings.is_empty(), "{:?}", desired.warnings);
+    // Pyramid: the windowed item maps to tp-1 and loses to tp-0 under the limit.
+    case.fates = [TenantFate::Distinct; TENANTS];
+    let pt = &caps.pyramid_tenant;
+    let (fwd, _) = case.pyramid_mappings(pt);
+    let target = case.target(
+        "pyramid",
+        caps.pyramid,
+        ScopeKind::Tenant,
+        &[Scope::tenant(pt.clone(), false)],
+    );
+    let desired = block_on(async {
+        translate(
+            &snap(&source).await,
+            &parse(&fwd, "f.toml"),
+            &snap(&target).await,
+        )
+        .await
+    });
+    assert!(
+        desired
+            .skipped
+            .iter()
+            .any(|s| s.reason == SkipReason::PerUserLimit { max: 1 })
+    );
+    assert!(desired.warnings.is_empty(), "{:?}", desired.warnings);
 }

@@ -385,7 +385,9 @@ pub fn translate_at(
     let mut item_sources: Vec<usize> = Vec::with_capacity(source.assignments.len());
     let mut memberships: BTreeMap<Membership, ()> = BTreeMap::new();
     let mut skipped = Vec::new();
-    let mut warnings = Vec::new();
+    // (source item, message): kept only if the item is carried in the end, since a
+    // warning says the item was carried with a loss.
+    let mut warned: Vec<(usize, String)> = Vec::new();
     // Source items carried as a membership (these never count against limits).
     let mut carried_flags = vec![false; source.assignments.len()];
     let skip = |skipped: &mut Vec<Skipped>, a: &Assignment, reason: SkipReason| {
@@ -445,9 +447,12 @@ pub fn translate_at(
                     Err(SkipReason::FutureWindow { from })
                 }
                 (ValidityPolicy::DropWithWarning, _) => {
-                    warnings.push(format!(
-                        "{a}: window {} dropped, {} has no validity windows",
-                        a.validity, target.system
+                    warned.push((
+                        index,
+                        format!(
+                            "{a}: window {} dropped, {} has no validity windows",
+                            a.validity, target.system
+                        ),
                     ));
                     Ok(Validity::ALWAYS)
                 }
@@ -484,8 +489,11 @@ pub fn translate_at(
                                 skip(&mut skipped, a, SkipReason::FutureWindow { from });
                                 continue;
                             }
-                            _ => warnings.push(format!(
-                                "{a}: window {window} dropped, memberships have no windows"
+                            _ => warned.push((
+                                index,
+                                format!(
+                                    "{a}: window {window} dropped, memberships have no windows"
+                                ),
                             )),
                         }
                     }
@@ -617,6 +625,11 @@ pub fn translate_at(
         .iter()
         .enumerate()
         .filter_map(|(i, c)| c.then_some(i))
+        .collect();
+    let warnings: Vec<String> = warned
+        .into_iter()
+        .filter(|(i, _)| carried_flags[*i])
+        .map(|(_, w)| w)
         .collect();
 
     // 6. Memberships.
