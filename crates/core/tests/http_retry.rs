@@ -554,8 +554,14 @@ async fn a_post_is_not_retried_after_a_reset_unless_marked_idempotent() {
 }
 
 #[tokio::test(start_paused = true)]
-async fn a_post_is_not_retried_after_a_502_or_504_but_is_after_429_and_503() {
-    for (status, retried) in [(502, false), (504, false), (429, true), (503, true)] {
+async fn a_post_is_not_retried_after_a_500_502_or_504_but_is_after_429_and_503() {
+    for (status, retried) in [
+        (500, false),
+        (502, false),
+        (504, false),
+        (429, true),
+        (503, true),
+    ] {
         let server = MockServer::start().await;
         sequence(
             &server,
@@ -590,6 +596,23 @@ async fn a_post_is_not_retried_after_a_502_or_504_but_is_after_429_and_503() {
             .await
             .unwrap_or_else(|e| panic!("status {status}: {e}"));
         assert_eq!(requests_seen(&server).await, 2, "status {status}");
+
+        // A GET is idempotent by nature: retried on every default status.
+        let server = MockServer::start().await;
+        sequence(
+            &server,
+            "/users",
+            1,
+            ResponseTemplate::new(status),
+            ok_json(),
+        )
+        .await;
+        let client = HttpClient::new(paused_options(&server.uri())).expect("valid");
+        client
+            .send(Request::get("/users"))
+            .await
+            .unwrap_or_else(|e| panic!("GET, status {status}: {e}"));
+        assert_eq!(requests_seen(&server).await, 2, "GET, status {status}");
     }
 }
 

@@ -264,13 +264,12 @@ pub fn default_options(base_url: &str) -> ClientOptions {
         )
 }
 
-/// Visier's retry policy: the core default plus 500, which Visier lists among its
-/// transient answers; like 502 and 504 it is retried for idempotent requests only.
+/// Visier's retry policy: the core default, whose statuses include 500, which
+/// Visier lists among its transient answers; like 502 and 504 it is retried for
+/// idempotent requests only. Kept as its own function so that Visier's policy can
+/// diverge from the core default without touching callers.
 pub fn retry_policy() -> RetryPolicy {
-    RetryPolicy {
-        retry_statuses: vec![429, 500, 502, 503, 504],
-        ..RetryPolicy::default()
-    }
+    RetryPolicy::default()
 }
 
 /// The credential one call carries.

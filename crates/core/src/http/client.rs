@@ -204,7 +204,7 @@ impl HttpClient {
     /// Sends `request`, retrying per the policy, and returns a success (2xx)
     /// response; any other final status becomes the hooks' error.
     ///
-    /// Retries happen on the policy's statuses (429, 502, 503, 504 by default) and on
+    /// Retries happen on the policy's statuses (429, 500, 502, 503, 504 by default) and on
     /// network failures, after an exponential, fully jittered delay that is never
     /// shorter than the server's hint. Which failures are retried depends on whether
     /// the request could have taken effect:
@@ -214,8 +214,8 @@ impl HttpClient {
     /// * 429 and 503: the server refused the request before doing its work (that is
     ///   what both mean; a `Retry-After` on them says "come back later", not "it
     ///   half-happened"), so any method is retried;
-    /// * 502, 504, resets after sending, timeouts: the outcome is unknown (a gateway
-    ///   may have passed the request on), so only idempotent requests (see
+    /// * 500, 502, 504, resets after sending, timeouts: the outcome is unknown (the
+    ///   server or a gateway may have done the work before failing), so only idempotent requests (see
     ///   [`Request::idempotent`]) are retried.
     ///
     /// A hint longer than [`RetryPolicy::max_retry_after`] ends the retries at once:

@@ -7,7 +7,7 @@
 //!   constant literals and parameters, each parameter percent-encoded as exactly one
 //!   segment ([`encode_segment`]); header values are checked for CR/LF.
 //! * **Retries** ([`RetryPolicy`]): exponential backoff with full jitter on 429,
-//!   502/503/504 and network failures, honouring `Retry-After` and the vendor's
+//!   500/502/503/504 and network failures, honouring `Retry-After` and the vendor's
 //!   reset hints, and never repeating a non-idempotent request whose outcome is
 //!   unknown. See [`HttpClient::send`] for the exact rules.
 //! * **Rate limits** ([`RateLimitPolicy`]): a sliding window per endpoint class,

@@ -28,9 +28,10 @@ pub struct RetryPolicy {
     /// A server hint longer than this is not waited out: the request fails at once
     /// with [`Error::RateLimited`] carrying the hint, for the caller to schedule.
     pub max_retry_after: Duration,
-    /// Statuses worth retrying. `429` and `503` are retried for every method (the
-    /// server refused the request before doing work); the others only for
-    /// idempotent requests.
+    /// Statuses worth retrying (by default 429, 500, 502, 503, 504). `429` and `503`
+    /// are retried for every method (the server refused the request before doing
+    /// work); the others only for idempotent requests, since a 500 or a gateway
+    /// error may come after the work was done.
     pub retry_statuses: Vec<u16>,
 }
 
@@ -41,7 +42,7 @@ impl Default for RetryPolicy {
             base_delay: Duration::from_millis(250),
             max_delay: Duration::from_secs(20),
             max_retry_after: Duration::from_secs(120),
-            retry_statuses: vec![429, 502, 503, 504],
+            retry_statuses: vec![429, 500, 502, 503, 504],
         }
     }
 }
