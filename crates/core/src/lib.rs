@@ -41,6 +41,7 @@
 //! # }).unwrap();
 //! ```
 
+pub mod coalesce;
 pub mod conformance;
 pub mod engine;
 mod error;

@@ -37,6 +37,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use futures::stream::{self, StreamExt, TryStreamExt};
+use grantbridge_core::coalesce::Coalesced;
 use grantbridge_core::{
     AccessSystem, Assignment, AssignmentStore, Capabilities, Directory, Email, Entity, Error,
     Extra, Group, GroupId, Label as CoreLabel, Membership, Outcome, Principal, Profile,
@@ -268,6 +269,11 @@ pub struct SegmentSystem {
     roles: tokio::sync::Mutex<Option<Vec<Role>>>,
     state: Mutex<HashMap<Principal, (Instant, Held)>>,
     locks: Mutex<HashMap<Principal, Arc<tokio::sync::Mutex<()>>>>,
+    /// The users pages (with permissions) and the groups pages, shared by the lists
+    /// of one snapshot, which read them concurrently: without it a snapshot reads
+    /// users twice and groups three times.
+    users_read: Coalesced<Vec<wire::User>>,
+    groups_read: Coalesced<Vec<wire::UserGroup>>,
 }
 
 impl std::fmt::Debug for SegmentSystem {
@@ -301,6 +307,8 @@ impl SegmentSystem {
             roles: tokio::sync::Mutex::new(None),
             state: Mutex::new(HashMap::new()),
             locks: Mutex::new(HashMap::new()),
+            users_read: Coalesced::new(),
+            groups_read: Coalesced::new(),
         })
     }
 
@@ -358,6 +366,25 @@ impl SegmentSystem {
             .await?;
         *cached = Some(roles.clone());
         Ok(roles)
+    }
+
+    /// Every user (with permissions), read once for overlapping callers.
+    async fn all_users(&self) -> Result<Arc<Vec<wire::User>>> {
+        let users = self.client.stream_users(self.page_size).try_collect();
+        self.users_read.get(users).await
+    }
+
+    /// Every user group (with permissions), read once for overlapping callers.
+    async fn all_groups(&self) -> Result<Arc<Vec<wire::UserGroup>>> {
+        let groups = self.client.stream_user_groups(self.page_size).try_collect();
+        self.groups_read.get(groups).await
+    }
+
+    /// A write is under way: reads in flight may predate it, so later callers must
+    /// not join them.
+    fn writing(&self) {
+        self.users_read.invalidate();
+        self.groups_read.invalidate();
     }
 
     fn remember(&self, principal: &Principal, held: &Held) {
@@ -609,6 +636,7 @@ impl SegmentSystem {
     }
 
     async fn change(&self, items: &[Assignment], grant: bool) -> Vec<Outcome> {
+        self.writing();
         let mut outcomes: Vec<Option<Outcome>> = vec![None; items.len()];
         let groups = self.plan_batch(items, grant, &mut outcomes).await;
         let results: Vec<Vec<(usize, Outcome)>> = stream::iter(groups)
@@ -716,6 +744,7 @@ impl SegmentSystem {
     }
 
     async fn change_memberships(&self, items: &[Membership], add: bool) -> Vec<Outcome> {
+        self.writing();
         let mut outcomes: Vec<Option<Outcome>> = vec![None; items.len()];
         let users: Vec<UserId> = items.iter().map(|m| m.user.clone()).collect();
         let emails = self.emails_of(&users).await;
@@ -867,11 +896,11 @@ impl ProfileCatalog for SegmentSystem {
 impl Directory for SegmentSystem {
     async fn list_users(&self) -> Result<Vec<CoreUser>> {
         let mut users: Vec<CoreUser> = self
-            .client
-            .stream_users(self.page_size)
-            .map(|u| u.and_then(|u| core_user(&u)))
-            .try_collect()
-            .await?;
+            .all_users()
+            .await?
+            .iter()
+            .map(core_user)
+            .collect::<Result<_>>()?;
         let invites: Vec<String> = self
             .client
             .stream_invites(self.page_size)
@@ -884,10 +913,10 @@ impl Directory for SegmentSystem {
     }
 
     async fn list_groups(&self) -> Result<Vec<Group>> {
-        self.client
-            .stream_user_groups(self.page_size)
+        self.all_groups()
+            .await?
+            .iter()
             .map(|g| {
-                let g = g?;
                 let mut group = Group::new(GroupId::new(g.id.as_str())?, g.name.clone());
                 group.extra = Extra::from([(
                     "memberCount".to_owned(),
@@ -895,17 +924,12 @@ impl Directory for SegmentSystem {
                 )]);
                 Ok(group)
             })
-            .try_collect()
-            .await
+            .collect()
     }
 
     async fn list_memberships(&self) -> Result<Vec<Membership>> {
-        let groups: Vec<wire::UserGroup> = self
-            .client
-            .stream_user_groups(self.page_size)
-            .try_collect()
-            .await?;
-        let per_group: Vec<Result<Vec<Membership>>> = stream::iter(groups)
+        let groups = self.all_groups().await?;
+        let per_group: Vec<Result<Vec<Membership>>> = stream::iter(groups.iter().cloned())
             .map(|g| async move {
                 let gid = GroupId::new(g.id.as_str())?;
                 let mut out = Vec::new();
@@ -938,29 +962,26 @@ impl Directory for SegmentSystem {
     }
 
     async fn add_memberships(&self, items: &[Membership]) -> Vec<Outcome> {
-        self.change_memberships(items, true).await
+        let outcomes = self.change_memberships(items, true).await;
+        // Reads begun during the write may miss part of it.
+        self.writing();
+        outcomes
     }
 
     async fn remove_memberships(&self, items: &[Membership]) -> Vec<Outcome> {
-        self.change_memberships(items, false).await
+        let outcomes = self.change_memberships(items, false).await;
+        // Reads begun during the write may miss part of it.
+        self.writing();
+        outcomes
     }
 }
 
 #[async_trait]
 impl AssignmentStore for SegmentSystem {
     async fn list_assignments(&self) -> Result<Vec<Assignment>> {
-        let users: Vec<wire::User> = self
-            .client
-            .stream_users(self.page_size)
-            .try_collect()
-            .await?;
-        let groups: Vec<wire::UserGroup> = self
-            .client
-            .stream_user_groups(self.page_size)
-            .try_collect()
-            .await?;
+        let (users, groups) = futures::try_join!(self.all_users(), self.all_groups())?;
         let mut out = Vec::new();
-        for u in users {
+        for u in users.iter() {
             let principal = Principal::User(UserId::new(u.id.as_str())?);
             let held = Held::from_permissions(
                 u.permissions.as_deref().unwrap_or_default(),
@@ -969,7 +990,7 @@ impl AssignmentStore for SegmentSystem {
             out.extend(self.assignments_of(&principal, &held)?);
             self.remember(&principal, &held);
         }
-        for g in groups {
+        for g in groups.iter() {
             let principal = Principal::Group(GroupId::new(g.id.as_str())?);
             let held = Held::from_permissions(
                 g.permissions.as_deref().unwrap_or_default(),
@@ -996,11 +1017,17 @@ impl AssignmentStore for SegmentSystem {
     }
 
     async fn grant(&self, items: &[Assignment]) -> Vec<Outcome> {
-        self.change(items, true).await
+        let outcomes = self.change(items, true).await;
+        // Reads begun during the write may miss part of it.
+        self.writing();
+        outcomes
     }
 
     async fn revoke(&self, items: &[Assignment]) -> Vec<Outcome> {
-        self.change(items, false).await
+        let outcomes = self.change(items, false).await;
+        // Reads begun during the write may miss part of it.
+        self.writing();
+        outcomes
     }
 }
 

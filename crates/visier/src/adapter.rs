@@ -30,11 +30,10 @@
 //!   that item's [`Outcome::Failed`], and an item the answer does not confirm fails too.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
-use futures::future::{BoxFuture, FutureExt, Shared};
 use futures::{StreamExt, TryStreamExt};
+use grantbridge_core::coalesce::Coalesced;
 use grantbridge_core::{
     AccessSystem, Assignment, AssignmentKey, AssignmentStore, Capabilities, Capability, Directory,
     Email, Entity, Error, Feature, Group, GroupId, Membership, Outcome, Principal, Profile,
@@ -63,11 +62,9 @@ pub struct VisierSystem {
     administrating: bool,
     page_size: u32,
     concurrency: usize,
-    generation: AtomicU64,
-    scan: Mutex<Option<(u64, SharedScan)>>,
+    /// The users list, shared by overlapping readers (a snapshot's lists).
+    scan: Coalesced<Vec<UserGetApiResponseDto>>,
 }
-
-type SharedScan = Shared<BoxFuture<'static, Result<Arc<Vec<UserGetApiResponseDto>>>>>;
 
 impl std::fmt::Debug for VisierSystem {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -105,8 +102,7 @@ impl VisierSystem {
             administrating,
             page_size: MAX_USERS_PAGE,
             concurrency: 8,
-            generation: AtomicU64::new(0),
-            scan: Mutex::new(None),
+            scan: Coalesced::new(),
         })
     }
 
@@ -150,45 +146,21 @@ impl VisierSystem {
     }
 
     fn changed(&self) {
-        self.generation.fetch_add(1, Ordering::SeqCst);
+        self.scan.invalidate();
     }
 
-    /// The users list with profiles and groups, shared by concurrent callers of the
-    /// same generation (no write in between).
+    /// The users list with profiles and groups, shared by overlapping callers with no
+    /// write in between.
     async fn user_scan(&self) -> Result<Arc<Vec<UserGetApiResponseDto>>> {
-        let generation = self.generation.load(Ordering::SeqCst);
-        let fut = {
-            let mut slot = self.scan.lock().unwrap_or_else(|p| p.into_inner());
-            match &*slot {
-                Some((g, f)) if *g == generation => f.clone(),
-                _ => {
-                    let client = self.client.clone();
-                    let query = UsersQuery {
-                        assigned_profiles: Some(true),
-                        assigned_user_groups: Some(true),
-                        limit: Some(self.page_size),
-                        start: Some(0),
-                        ..UsersQuery::default()
-                    };
-                    let f = async move {
-                        let users: Vec<UserGetApiResponseDto> =
-                            client.users_stream(query).try_collect().await?;
-                        Ok(Arc::new(users))
-                    }
-                    .boxed()
-                    .shared();
-                    *slot = Some((generation, f.clone()));
-                    f
-                }
-            }
+        let query = UsersQuery {
+            assigned_profiles: Some(true),
+            assigned_user_groups: Some(true),
+            limit: Some(self.page_size),
+            start: Some(0),
+            ..UsersQuery::default()
         };
-        let result = fut.await;
-        let mut slot = self.scan.lock().unwrap_or_else(|p| p.into_inner());
-        if matches!(&*slot, Some((g, _)) if *g == generation) {
-            // Done: later reads fetch afresh.
-            *slot = None;
-        }
-        result
+        let users = self.client.users_stream(query).try_collect();
+        self.scan.get(users).await
     }
 
     async fn catalog(&self) -> Result<Catalog> {
