@@ -145,7 +145,10 @@ mod tests {
             c.get(counting(&calls, 3)),
             finish
         );
-        assert_eq!((*a.expect("read"), *b.expect("read"), *d.expect("read")), (1, 1, 1));
+        assert_eq!(
+            (*a.expect("read"), *b.expect("read"), *d.expect("read")),
+            (1, 1, 1)
+        );
         assert_eq!(calls.load(Ordering::SeqCst), 1);
         assert_eq!(*c.get(counting(&calls, 4)).await.expect("read"), 4);
         assert_eq!(calls.load(Ordering::SeqCst), 2);

@@ -300,6 +300,18 @@ fn malformed() -> Vec<(&'static str, ResponseTemplate)> {
         ),
         ("empty 200", ResponseTemplate::new(200)),
         (
+            "null",
+            ResponseTemplate::new(200)
+                .insert_header("content-type", "application/json")
+                .set_body_string("null"),
+        ),
+        (
+            "deep nesting",
+            ResponseTemplate::new(200)
+                .insert_header("content-type", "application/json")
+                .set_body_string(format!("{{\"profiles\":{}", "[".repeat(100_000))),
+        ),
+        (
             "array",
             ResponseTemplate::new(200)
                 .insert_header("content-type", "application/json")
