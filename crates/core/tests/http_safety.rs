@@ -591,6 +591,29 @@ async fn a_decode_error_keeps_status_content_type_and_an_excerpt() {
     );
 }
 
+#[tokio::test]
+async fn invalid_utf8_in_an_ignored_field_is_a_decode_error() {
+    #[derive(Debug, serde::Deserialize)]
+    #[allow(dead_code)]
+    struct Ok {
+        ok: bool,
+    }
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .respond_with(ResponseTemplate::new(200).set_body_raw(
+            b"{\"ok\":true,\"note\":\"\xff\xfe\"}".to_vec(),
+            "application/json",
+        ))
+        .mount(&server)
+        .await;
+    let client = client(options(&server.uri()));
+    let err = client
+        .send_json::<Ok>(Request::get("/users"))
+        .await
+        .expect_err("not UTF-8");
+    assert!(matches!(err, Error::Decode { status: 200, .. }), "{err:?}");
+}
+
 proptest::proptest! {
     /// Any string but the three refused ones encodes to one segment of unreserved
     /// characters and escapes that decodes back to it.

@@ -235,7 +235,14 @@ impl VisierClient {
     }
 
     async fn json<T: DeserializeOwned>(&self, request: Request) -> Result<T> {
-        self.send(request).await?.json()
+        let response = self.send(request).await?;
+        // Every Visier answer read here is an object; serde would otherwise read `[]`
+        // as a struct of defaults, i.e. an empty success.
+        let first = response.body().iter().find(|b| !b.is_ascii_whitespace());
+        if first != Some(&b'{') {
+            return Err(response.decode_error("expected a JSON object"));
+        }
+        response.json()
     }
 
     // -- Tokens ------------------------------------------------------------------

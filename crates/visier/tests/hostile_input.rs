@@ -11,8 +11,9 @@
 //!    a line break; the call ends in a typed error (`InvalidInput` with nothing sent,
 //!    or the vendor's refusal) or in a correct answer. The assign/remove bodies carry
 //!    a hostile user id too, which must arrive as that JSON string.
-//! 2. Each method's decoder gets malformed answers from wiremock (HTML, truncated JSON,
-//!    wrong types, empty 200, `null`, 10 MB): a typed error, never a panic.
+//! 2. Each method's decoder gets malformed answers from wiremock (the shared
+//!    `hostile::malformed_answers`, plus truncated JSON, every field mistyped, 10 MB of
+//!    it): a typed error, never a panic or a success.
 //! 3. A proptest feeds arbitrary JSON to every response wire type: no panic.
 
 use std::panic::AssertUnwindSafe;
@@ -20,7 +21,7 @@ use std::panic::AssertUnwindSafe;
 use futures::FutureExt;
 use grantbridge_core::Error;
 use grantbridge_core::http::RetryPolicy;
-use grantbridge_core::sandbox::hostile::hostile_ids;
+use grantbridge_core::sandbox::hostile::{MalformedAnswer, hostile_ids, malformed_answers};
 use grantbridge_core::sandbox::{LoggedRequest, SandboxOptions};
 use grantbridge_visier::sandbox::{Seed, VisierSandbox};
 use grantbridge_visier::wire::*;
@@ -265,79 +266,34 @@ async fn every_hostile_id_stays_in_its_endpoint_path_and_adds_no_header() {
 // ---------------------------------------------------------------------------------
 // Section 2: malformed answers through every decoder.
 
-fn malformed() -> Vec<(&'static str, ResponseTemplate)> {
+/// The shared malformed answers, then those malformed only for Visier's shapes.
+fn malformed() -> Vec<MalformedAnswer> {
+    const JSON: &str = "application/json";
     // Every response field of every method, each of a type its decoder must refuse.
     let wrong: String = "{\"profiles\":7,\"assignedProfiles\":\"x\",\"assignedProfilesForAccessibleTenant\":\"x\",\"succeeded\":7,\"failed\":\"x\",\"errors\":\"yes\",\"badUserIds\":1,\"profileId\":[1],\"users\":{},\"userId\":[1],\"successfulAssignments\":true,\"tenants\":5,\"permissions\":\"p\"}".to_owned();
     // The same object behind 10 MB of padding (under the default 32 MiB cap, so the
-    // decoder, not the cap, has to refuse it), and a 10 MB HTML page.
+    // decoder, not the cap, has to refuse it).
     let big = format!("{{\"padding\":\"{}\",{}", "x".repeat(10 << 20), &wrong[1..]);
-    let big_html = format!(
-        "<html><body>{}</body></html>",
-        "<p>busy</p>".repeat(1 << 20)
-    );
-    vec![
-        (
-            "html",
-            ResponseTemplate::new(200)
-                .insert_header("content-type", "text/html")
-                .set_body_string("<html><body>Gateway</body></html>"),
-        ),
-        (
-            "html 502",
-            ResponseTemplate::new(502).set_body_string("<html>Bad gateway</html>"),
-        ),
-        (
-            "truncated",
-            ResponseTemplate::new(200)
-                .insert_header("content-type", "application/json")
-                .set_body_string("{\"profiles\":[{\"profileId\":\"a"),
-        ),
-        (
-            "wrong types",
-            ResponseTemplate::new(200)
-                .insert_header("content-type", "application/json")
-                .set_body_string(wrong.clone()),
-        ),
-        ("empty 200", ResponseTemplate::new(200)),
-        (
-            "null",
-            ResponseTemplate::new(200)
-                .insert_header("content-type", "application/json")
-                .set_body_string("null"),
-        ),
-        (
-            "deep nesting",
-            ResponseTemplate::new(200)
-                .insert_header("content-type", "application/json")
-                .set_body_string(format!("{{\"profiles\":{}", "[".repeat(100_000))),
-        ),
-        (
-            "array",
-            ResponseTemplate::new(200)
-                .insert_header("content-type", "application/json")
-                .set_body_string("[1,2,3]"),
-        ),
-        (
-            "10 MB html",
-            ResponseTemplate::new(200)
-                .insert_header("content-type", "text/html")
-                .set_body_string(big_html),
-        ),
-        (
-            "10 MB",
-            ResponseTemplate::new(200)
-                .insert_header("content-type", "application/json")
-                .set_body_string(big),
-        ),
-    ]
+    let mut all = malformed_answers();
+    all.extend([
+        MalformedAnswer::new("html 502", 502, "text/html", "<html>Bad gateway</html>"),
+        MalformedAnswer::new("truncated", 200, JSON, "{\"profiles\":[{\"profileId\":\"a"),
+        MalformedAnswer::new("wrong types", 200, JSON, wrong),
+        MalformedAnswer::new("array", 200, JSON, "[1,2,3]"),
+        MalformedAnswer::new("10 MB", 200, JSON, big),
+    ]);
+    all
 }
 
 #[tokio::test]
 async fn malformed_answers_are_typed_errors_never_panics() {
-    for (what, template) in malformed() {
+    for answer in malformed() {
+        let what = answer.name;
         let server = MockServer::start().await;
         Mock::given(wiremock::matchers::any())
-            .respond_with(template)
+            .respond_with(
+                ResponseTemplate::new(answer.status).set_body_raw(answer.body, answer.content_type),
+            )
             .mount(&server)
             .await;
         let config = VisierConfig::new(

@@ -107,17 +107,19 @@ impl Response {
     }
 
     /// Decodes the body as JSON; an empty body decodes as JSON `null` (so `()` and
-    /// `Option<T>` accept it).
+    /// `Option<T>` accept it). A body that is not UTF-8 is a decode error even where
+    /// the invalid bytes sit in a field the type ignores.
     ///
     /// Fails with [`Error::Decode`] carrying the status, content type, the decoder's
     /// message and a truncated excerpt of the body, with secrets scrubbed from both.
     pub fn json<T: DeserializeOwned>(&self) -> Result<T> {
-        let body: &[u8] = if self.body.iter().all(u8::is_ascii_whitespace) {
-            b"null"
-        } else {
-            &self.body
-        };
-        serde_json::from_slice(body).map_err(|e| self.decode_error(&e.to_string()))
+        if self.body.iter().all(u8::is_ascii_whitespace) {
+            return serde_json::from_str("null").map_err(|e| self.decode_error(&e.to_string()));
+        }
+        // JSON text is UTF-8; serde_json checks that only in the strings it keeps, so
+        // invalid bytes in an ignored field would otherwise pass.
+        let text = self.text()?;
+        serde_json::from_str(text).map_err(|e| self.decode_error(&e.to_string()))
     }
 
     /// The body as UTF-8 text, or [`Error::Decode`].

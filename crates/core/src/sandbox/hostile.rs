@@ -11,7 +11,8 @@
 //! JSON string, and map the vendor's answer to a typed result.
 //!
 //! [`HOSTILE_IDS`] holds the literal cases; [`hostile_ids`] adds the generated ones
-//! (10,000-character ids in several alphabets).
+//! (10,000-character ids in several alphabets). [`malformed_answers`] is the other
+//! direction: answers no vendor's decoder may take for a success.
 //!
 //! ```
 //! use grantbridge_core::sandbox::hostile::{HOSTILE_IDS, hostile_ids};
@@ -138,6 +139,83 @@ pub fn hostile_ids() -> Vec<String> {
     ids.push(format!("{}@example.com", "x".repeat(10_000 - 12)));
     ids.push("%2F".repeat(2_000));
     ids
+}
+
+/// A malformed answer a vendor (or a proxy in front of it) may send.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct MalformedAnswer {
+    /// What is wrong with it, for failure messages.
+    pub name: &'static str,
+    /// The HTTP status.
+    pub status: u16,
+    /// The `Content-Type` header.
+    pub content_type: &'static str,
+    /// The body, not necessarily UTF-8.
+    pub body: Vec<u8>,
+}
+
+impl MalformedAnswer {
+    /// An answer from its parts.
+    pub fn new(
+        name: &'static str,
+        status: u16,
+        content_type: &'static str,
+        body: impl Into<Vec<u8>>,
+    ) -> Self {
+        MalformedAnswer {
+            name,
+            status,
+            content_type,
+            body: body.into(),
+        }
+    }
+}
+
+/// Answers that are malformed whatever the vendor's envelope: HTML where JSON belongs
+/// (a sign-in page, 10 MB of a gateway page), empty and blank bodies, `null`, an
+/// array, a bare string, invalid UTF-8, 100,000 unclosed brackets, and error statuses
+/// whose bodies say nothing useful. Each vendor's tests add the answers malformed
+/// only for its own envelope (a mistyped `data`, a truncated success).
+///
+/// ```
+/// use grantbridge_core::sandbox::hostile::malformed_answers;
+///
+/// let answers = malformed_answers();
+/// assert!(answers.iter().any(|a| a.body.len() > 10 * 1024 * 1024));
+/// assert!(answers.iter().any(|a| std::str::from_utf8(&a.body).is_err()));
+/// ```
+pub fn malformed_answers() -> Vec<MalformedAnswer> {
+    const JSON: &str = "application/json";
+    const HTML: &str = "text/html";
+    let mut gateway =
+        b"<!DOCTYPE html><html><head><title>502 Bad Gateway</title></head><body>".to_vec();
+    gateway.extend(std::iter::repeat_n(b'x', 10 * 1024 * 1024));
+    gateway.extend(b"</body></html>");
+    vec![
+        MalformedAnswer::new(
+            "html page",
+            200,
+            HTML,
+            "<html><body><h1>Sign in</h1><form></form></body></html>",
+        ),
+        MalformedAnswer::new("empty body", 200, JSON, ""),
+        MalformedAnswer::new("whitespace body", 200, JSON, " \r\n "),
+        MalformedAnswer::new("json null", 200, JSON, "null"),
+        MalformedAnswer::new("json array", 200, JSON, "[]"),
+        MalformedAnswer::new("string", 200, JSON, r#""data""#),
+        MalformedAnswer::new("not utf-8", 200, JSON, b"{\"data\":\"\xff\xfe\"}".to_vec()),
+        MalformedAnswer::new(
+            "deep nesting",
+            200,
+            JSON,
+            format!("{{\"data\":{}", "[".repeat(100_000)),
+        ),
+        MalformedAnswer::new("10 MB html", 200, HTML, gateway),
+        MalformedAnswer::new("404 html", 404, HTML, "<html>Not Found</html>"),
+        MalformedAnswer::new("401 empty", 401, JSON, ""),
+        MalformedAnswer::new("429 without headers", 429, "text/plain", "slow down"),
+        MalformedAnswer::new("503 html", 503, HTML, "<html>maintenance</html>"),
+    ]
 }
 
 #[cfg(test)]
