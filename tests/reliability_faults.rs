@@ -413,6 +413,51 @@ fn check_outcomes_against(report: &RunReport, after: &Snapshot, what: &str) {
     );
 }
 
+/// Checks `after` against the Additive result computed by set arithmetic over `before`
+/// and `desired` (never through `engine::plan`): every held assignment and membership
+/// stays, every desired one is added. Both targets here hold no windows, so a key and
+/// its assignment are the same thing.
+fn assert_additive_result(
+    label: &str,
+    before: &Snapshot,
+    desired: &engine::Desired,
+    after: &Snapshot,
+) {
+    assert!(
+        desired
+            .assignments
+            .iter()
+            .all(|a| a.validity.is_unbounded()),
+        "{label}: this oracle assumes a target without windows"
+    );
+    let expected: BTreeSet<&core::Assignment> = before
+        .assignments
+        .iter()
+        .chain(&desired.assignments)
+        .collect();
+    let got: BTreeSet<&core::Assignment> = after.assignments.iter().collect();
+    assert_eq!(
+        got.len(),
+        after.assignments.len(),
+        "{label}: an assignment listed twice"
+    );
+    let missing: Vec<_> = expected.difference(&got).take(3).collect();
+    let extra: Vec<_> = got.difference(&expected).take(3).collect();
+    assert!(
+        missing.is_empty() && extra.is_empty(),
+        "{label}: {} missing (e.g. {missing:?}), {} unexpected (e.g. {extra:?})",
+        expected.difference(&got).count(),
+        got.difference(&expected).count()
+    );
+    let expected: BTreeSet<&core::Membership> = before
+        .memberships
+        .iter()
+        .chain(&desired.memberships)
+        .collect();
+    let got: BTreeSet<&core::Membership> = after.memberships.iter().collect();
+    assert_eq!(got, expected, "{label}: memberships");
+}
+
 /// A faulted migration from `source` onto `target`, verified; returns its figures.
 #[allow(clippy::too_many_arguments)]
 async fn migrate_under_faults(
@@ -531,6 +576,9 @@ async fn migrate_under_faults(
     for change in &plan.changes {
         assert!(holds(change, &after), "{label}: not in effect: {change:?}");
     }
+    // The planner is not its own judge: the final state is also compared with one
+    // computed from the state before the run and the desired state alone.
+    assert_additive_result(label, &current, &desired, &after);
     // The faults really struck the run, of every kind asked for.
     assert!(
         log.server_error > 0 && log.rate_limited > 0 && log.reset > 0 && log.truncated > 0,
@@ -808,4 +856,59 @@ fn changes_of_a_plan_are_checked_against_snapshots() {
     };
     assert!(!holds(&grant, &empty));
     assert!(holds(&grant.inverse(), &empty));
+
+    // The independent oracle must be able to say no as well: a desired membership or
+    // grant the target lacks, or one it holds without being asked to.
+    let Change::AddMember { membership } = grant else {
+        unreachable!()
+    };
+    let assignment = core::Assignment::new(
+        core::Principal::Group(core::GroupId::new("g").expect("id")),
+        core::ProfileId::new("p").expect("id"),
+        core::Scope::System,
+    );
+    let desired = |assignments: Vec<core::Assignment>, memberships| engine::Desired {
+        source: core::SystemId::new("s").expect("id"),
+        target: core::SystemId::new("t").expect("id"),
+        target_capabilities: core::Capabilities::full(),
+        as_of: core::Timestamp::now(),
+        assignments,
+        memberships,
+        manages_memberships: false,
+        skipped: Vec::new(),
+        warnings: Vec::new(),
+        carried_assignments: Vec::new(),
+        carried_memberships: Vec::new(),
+    };
+    let holding = |assignments, memberships| {
+        Snapshot::from_parts(
+            core::SystemId::new("t").expect("id"),
+            core::Timestamp::now(),
+            core::Capabilities::full(),
+            Vec::new(),
+            Vec::new(),
+            Vec::new(),
+            memberships,
+            assignments,
+        )
+    };
+    let wanted = desired(vec![assignment.clone()], vec![membership.clone()]);
+    let done = holding(vec![assignment.clone()], vec![membership.clone()]);
+    assert_additive_result("ok", &empty, &wanted, &done);
+    let fails = |after: Snapshot, wanted: engine::Desired| {
+        std::panic::catch_unwind(|| assert_additive_result("x", &empty, &wanted, &after)).is_err()
+    };
+    assert!(fails(
+        holding(vec![], vec![membership.clone()]),
+        wanted.clone()
+    ));
+    assert!(fails(
+        holding(vec![assignment.clone()], vec![]),
+        wanted.clone()
+    ));
+    assert!(fails(
+        done.clone(),
+        desired(vec![], vec![membership.clone()])
+    ));
+    assert!(fails(done, desired(vec![assignment], vec![])));
 }

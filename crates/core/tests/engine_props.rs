@@ -5,15 +5,16 @@
 //!
 //! Default case counts are modest so CI stays fast; `PROPTEST_CASES` overrides them.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 
 use futures::executor::block_on;
 use grantbridge_core::engine::{
     self, Change, Desired, ExecuteOptions, Mapping, Mode, Plan, RunReport, SkippedItem, Snapshot,
 };
 use grantbridge_core::{
-    Assignment, Capabilities, Email, Group, InMemorySystem, Label, Membership, Outcome, Principal,
-    Profile, ResourceId, ResourceKind, Scope, ScopeKind, TenantCode, Timestamp, User, Validity,
+    Assignment, AssignmentKey, Capabilities, Email, Group, InMemorySystem, Label, Membership,
+    Outcome, Principal, Profile, ResourceId, ResourceKind, Scope, ScopeKind, TenantCode, Timestamp,
+    User, Validity,
 };
 use proptest::prelude::*;
 
@@ -463,6 +464,150 @@ fn state(s: &Snapshot) -> (Vec<Assignment>, Vec<Membership>) {
     (s.assignments.clone(), s.memberships.clone())
 }
 
+/// A window as plain numbers, for the oracle below: `None` bounds are -inf / +inf.
+type Window = (Option<i64>, Option<i64>);
+
+fn window_of(v: Validity) -> Window {
+    (
+        v.from().map(|t| t.as_second()),
+        v.until().map(|t| t.as_second()),
+    )
+}
+
+fn validity_of((from, until): Window) -> Validity {
+    let t = |s: Option<i64>| s.map(|s| Timestamp::from_second(s).expect("in range"));
+    Validity::new(t(from), t(until)).expect("valid")
+}
+
+/// What Additive makes of a held window `h` and a wanted one `w`, written out from the
+/// documented rule (`Mode::Additive`), not from the engine: `h` stays when it covers
+/// `w` or when the two neither overlap nor touch; otherwise it grows to their hull.
+fn additive_window(h: Window, w: Window) -> Window {
+    let lo = |x: Option<i64>| x.unwrap_or(i64::MIN);
+    let hi = |x: Option<i64>| x.unwrap_or(i64::MAX);
+    let covers = lo(h.0) <= lo(w.0) && hi(w.1) <= hi(h.1);
+    let meet = lo(h.0) <= hi(w.1) && lo(w.0) <= hi(h.1);
+    if covers || !meet {
+        return h;
+    }
+    let from = h.0.zip(w.0).map(|(a, b)| a.min(b));
+    let until = h.1.zip(w.1).map(|(a, b)| a.max(b));
+    (from, until)
+}
+
+/// The state a correct run leaves, computed from `before` and `desired` by set
+/// arithmetic only (never through `plan`), for user and group principals, windows
+/// and scopes alike.
+///
+/// Mirror: exactly the desired assignments and, when the mapping governs memberships,
+/// exactly the desired memberships. Additive: everything held stays; every desired key
+/// not held is added, except where a per-user limit leaves no room (then which of a
+/// user's candidates gets the room is the engine's choice, so [`expect_state`] checks
+/// those users by count); held windows change only as [`additive_window`] says.
+struct Expected {
+    assignments: BTreeMap<AssignmentKey, Window>,
+    /// Per limited user: the candidate keys and how many of them must be added.
+    limited: BTreeMap<Principal, (BTreeMap<AssignmentKey, Window>, usize)>,
+    memberships: BTreeSet<Membership>,
+}
+
+fn expected_state(sc: &Scenario, before: &Snapshot, desired: &Desired) -> Expected {
+    let held: BTreeMap<AssignmentKey, Window> = before
+        .assignments
+        .iter()
+        .map(|a| (a.key(), window_of(a.validity)))
+        .collect();
+    let mut wanted: BTreeMap<AssignmentKey, Window> = BTreeMap::new();
+    for a in &desired.assignments {
+        wanted.insert(a.key(), window_of(a.validity));
+    }
+    let desired_members: BTreeSet<Membership> = desired.memberships.iter().cloned().collect();
+    let before_members: BTreeSet<Membership> = before.memberships.iter().cloned().collect();
+    let mut limited = BTreeMap::new();
+    let (assignments, memberships) = match mode(sc) {
+        Mode::Mirror => {
+            let members = if desired.manages_memberships {
+                desired_members
+            } else {
+                &before_members | &desired_members
+            };
+            (wanted, members)
+        }
+        Mode::Additive => {
+            let mut out = held.clone();
+            let limit = target_caps(sc.caps).max_assignments_per_user;
+            let mut candidates: BTreeMap<Principal, BTreeMap<AssignmentKey, Window>> =
+                BTreeMap::new();
+            for (k, w) in wanted {
+                match held.get(&k) {
+                    Some(h) => {
+                        out.insert(k, additive_window(*h, w));
+                    }
+                    None if limit.is_some() && matches!(k.principal, Principal::User(_)) => {
+                        candidates
+                            .entry(k.principal.clone())
+                            .or_default()
+                            .insert(k, w);
+                    }
+                    None => {
+                        out.insert(k, w);
+                    }
+                }
+            }
+            if let Some(max) = limit {
+                for (p, keys) in candidates {
+                    let holds = held.keys().filter(|k| k.principal == p).count();
+                    let room = usize::try_from(max).expect("small").saturating_sub(holds);
+                    let n = room.min(keys.len());
+                    limited.insert(p, (keys, n));
+                }
+            }
+            (out, &before_members | &desired_members)
+        }
+    };
+    Expected {
+        assignments,
+        limited,
+        memberships,
+    }
+}
+
+/// Checks `after` against [`expected_state`].
+fn expect_state(sc: &Scenario, w: &World, after: &Snapshot) -> Result<(), TestCaseError> {
+    let exp = expected_state(sc, &w.before, &w.desired);
+    let mut got: BTreeMap<AssignmentKey, Window> = BTreeMap::new();
+    for a in &after.assignments {
+        prop_assert!(
+            got.insert(a.key(), window_of(a.validity)).is_none(),
+            "{a} held twice"
+        );
+    }
+    for (p, (candidates, n)) in &exp.limited {
+        let added: Vec<AssignmentKey> = got
+            .keys()
+            .filter(|k| &k.principal == p && !exp.assignments.contains_key(*k))
+            .cloned()
+            .collect();
+        prop_assert_eq!(added.len(), *n, "{:?}: {:?} of {:?}", p, added, candidates);
+        for k in added {
+            let window = got.remove(&k).expect("listed");
+            prop_assert_eq!(candidates.get(&k), Some(&window), "{:?} not wanted", k);
+        }
+    }
+    let show = |m: &BTreeMap<AssignmentKey, Window>| -> Vec<String> {
+        m.iter()
+            .map(|(k, w)| {
+                let a = Assignment::new(k.principal.clone(), k.profile.clone(), k.scope.clone());
+                a.with_validity(validity_of(*w)).to_string()
+            })
+            .collect()
+    };
+    prop_assert_eq!(show(&got), show(&exp.assignments));
+    let members: BTreeSet<Membership> = after.memberships.iter().cloned().collect();
+    prop_assert_eq!(members, exp.memberships);
+    Ok(())
+}
+
 fn failures(report: &RunReport) -> Vec<String> {
     report
         .items
@@ -516,6 +661,32 @@ proptest! {
                 "skipped {a} comes from nowhere"
             );
         }
+        // ... and the plan loses nothing of the desired state: each desired
+        // assignment is held with a window Additive keeps, planned under its key, or
+        // listed in the plan's skipped items.
+        let held: BTreeMap<AssignmentKey, Window> = w
+            .before
+            .assignments
+            .iter()
+            .map(|a| (a.key(), window_of(a.validity)))
+            .collect();
+        for a in &w.desired.assignments {
+            let want = window_of(a.validity);
+            let kept = held.get(&a.key()).is_some_and(|h| match mode(&sc) {
+                Mode::Mirror => *h == want,
+                Mode::Additive => additive_window(*h, want) == *h,
+            });
+            let planned = w.plan.changes.iter().any(|c| {
+                matches!(c, Change::Grant { assignment, .. } if assignment.key() == a.key())
+            });
+            let skipped = w.plan.skipped.iter().any(|s| {
+                matches!(&s.item, SkippedItem::Assignment { assignment } if assignment == a)
+            });
+            prop_assert!(kept || planned || skipped, "desired {a} is lost by the plan");
+        }
+        let desired_keys: BTreeSet<AssignmentKey> =
+            w.desired.assignments.iter().map(Assignment::key).collect();
+        prop_assert_eq!(desired_keys.len(), w.desired.assignments.len(), "a key twice");
         // The desired state fits the target's shape.
         let caps = target_caps(sc.caps);
         for a in &w.desired.assignments {
@@ -526,7 +697,7 @@ proptest! {
 
     /// execute(plan) reaches the plan's goal: nothing fails, a fresh snapshot gives a
     /// plan with nothing left to do (also after translating again), and the state is
-    /// exactly the desired one (Mirror) or the old one plus the desired one (Additive).
+    /// the one [`expected_state`] computes from `before` and `desired` alone.
     #[test]
     fn convergence(sc in scenario()) {
         let w = world(&sc);
@@ -540,37 +711,7 @@ proptest! {
             .expect("translate");
         prop_assert!(engine::plan(&retranslated, &after, mode(&sc)).is_empty());
 
-        let desired_keys: BTreeSet<_> = w.desired.assignments.iter().map(Assignment::key).collect();
-        let planned: BTreeSet<&Assignment> = w
-            .plan
-            .changes
-            .iter()
-            .filter_map(|c| match c {
-                Change::Grant { assignment, .. } => Some(assignment),
-                _ => None,
-            })
-            .collect();
-        let expected: BTreeSet<Assignment> = match mode(&sc) {
-            Mode::Mirror => w.desired.assignments.iter().cloned().collect(),
-            Mode::Additive => w
-                .before
-                .assignments
-                .iter()
-                .filter(|a| !planned.iter().any(|p| p.key() == a.key()))
-                .chain(planned.iter().copied())
-                .cloned()
-                .collect(),
-        };
-        let got: BTreeSet<Assignment> = after.assignments.iter().cloned().collect();
-        prop_assert_eq!(&got, &expected);
-        if mode(&sc) == Mode::Mirror {
-            let got_keys: BTreeSet<_> = after.assignments.iter().map(Assignment::key).collect();
-            prop_assert_eq!(got_keys, desired_keys);
-        }
-        let members: BTreeSet<&Membership> = after.memberships.iter().collect();
-        for m in &w.desired.memberships {
-            prop_assert!(members.contains(m), "{m:?} missing");
-        }
+        expect_state(&sc, &w, &after)?;
     }
 
     /// Executing the same plan a second time changes nothing.
@@ -738,6 +879,36 @@ fn the_checks_can_fail() {
     short.changes.remove(0);
     run(&short, &w.target);
     assert!(!engine::plan(&w.desired, &snap(&w.target), Mode::Mirror).is_empty());
+
+    // An Additive plan that drops its group grants leaves a state the oracle rejects,
+    // although no failure is reported and the plan of what is left is empty when it is
+    // made by the same faulty planner.
+    let additive = Scenario {
+        src_assignments: vec![(Who::User(0), 0, 0, 0), (Who::Group(1), 1, 0, 0)],
+        tgt_groups: vec![true; GROUPS],
+        groups_none: false,
+        mirror: false,
+        ..sc.clone()
+    };
+    let w = world(&additive);
+    assert!(
+        w.plan.changes.iter().any(|c| matches!(
+            c,
+            Change::Grant { assignment, .. } if matches!(assignment.principal, Principal::Group(_))
+        )),
+        "{:?}",
+        w.plan.changes
+    );
+    let mut users_only = w.plan.clone();
+    users_only
+        .changes
+        .retain(|c| !matches!(c.principal(), Principal::Group(_)));
+    run(&users_only, &w.target);
+    let after = snap(&w.target);
+    assert!(expect_state(&additive, &w, &after).is_err());
+    let w = world(&additive);
+    run(&w.plan, &w.target);
+    expect_state(&additive, &w, &snap(&w.target)).expect("the whole plan meets the oracle");
 
     let w = world(&sc);
     run(&w.plan, &w.target);
