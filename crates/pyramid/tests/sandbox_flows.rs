@@ -1091,8 +1091,8 @@ async fn sandbox_answers_have_the_fixture_shapes() {
         .get_all_profiles_by_tenant_id(&tenant)
         .await
         .expect("profiles");
-    let dir = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("../../../shared/fixtures/pyramid/responses");
+    // The documented bodies (tests/fixtures/README.md); a missing file fails below.
+    let dir = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/responses");
     let answered = |method: &str| -> Value {
         let entries = sandbox
             .log()
@@ -1113,9 +1113,10 @@ async fn sandbox_answers_have_the_fixture_shapes() {
         ("get_roles_by_name.json", "getRolesByName"),
         ("get_users_by_name.json", "getUsersByName"),
     ] {
-        let fixture: Value =
-            serde_json::from_str(&std::fs::read_to_string(dir.join(file)).expect("fixture"))
-                .expect("json");
+        let path = dir.join(file);
+        let text = std::fs::read_to_string(&path)
+            .unwrap_or_else(|e| panic!("fixture {}: {e}", path.display()));
+        let fixture: Value = serde_json::from_str(&text).expect("json");
         let mut request = answered(method);
         // Replay with a fresh token (the logged one is still valid) and a new name so
         // writes do not collide.

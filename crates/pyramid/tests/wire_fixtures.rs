@@ -12,18 +12,33 @@ use grantbridge_pyramid::wire::{
 use proptest::prelude::*;
 use serde::de::DeserializeOwned;
 
+/// Response bodies in `tests/fixtures/responses` today (see `tests/fixtures/README.md`).
+const RESPONSE_FILES: usize = 7;
+
+/// The fixture folder; panics if it is missing or holds fewer files than today.
+fn fixture_dir() -> PathBuf {
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/responses");
+    let count = std::fs::read_dir(&dir)
+        .unwrap_or_else(|e| panic!("fixture folder {}: {e}", dir.display()))
+        .count();
+    assert!(
+        count >= RESPONSE_FILES,
+        "{}: {count} files, expected at least {RESPONSE_FILES}",
+        dir.display()
+    );
+    dir
+}
+
 fn fixture<T: DeserializeOwned>(name: &str) -> T {
-    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("../../../shared/fixtures/pyramid/responses")
-        .join(name);
-    let text = std::fs::read_to_string(&path).expect("fixture readable");
+    let path = fixture_dir().join(name);
+    let text = std::fs::read_to_string(&path)
+        .unwrap_or_else(|e| panic!("fixture {}: {e}", path.display()));
     serde_json::from_str(&text).unwrap_or_else(|e| panic!("{name}: {e}"))
 }
 
 #[test]
 fn every_fixture_file_is_covered() {
-    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("../../../shared/fixtures/pyramid/responses");
+    let dir = fixture_dir();
     let mut names: Vec<String> = std::fs::read_dir(dir)
         .expect("fixture dir")
         .map(|e| e.expect("entry").file_name().to_string_lossy().into_owned())

@@ -1,6 +1,7 @@
 #![cfg(feature = "sandbox")]
-//! Every request the official TypeScript and Python SDKs sent (shared/fixtures/segment)
-//! replayed byte for byte against a freshly seeded sandbox gets the documented answer.
+//! Every request the official TypeScript and Python SDKs sent (`tests/fixtures/*.jsonl`,
+//! see `tests/fixtures/README.md`) replayed byte for byte against a freshly seeded sandbox
+//! gets the documented answer.
 
 use std::path::PathBuf;
 
@@ -9,22 +10,43 @@ use grantbridge_segment::sandbox::{Seed, SegmentSandbox};
 use grantbridge_segment::wire::*;
 use serde_json::Value;
 
+/// Requests in each recording today; fewer means the fixture is missing or cut.
+const TS_RECORDED: usize = 29;
+const PYTHON_RECORDED: usize = 15;
+
 fn fixture_path(name: &str) -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("../../../shared/fixtures/segment")
+        .join("tests/fixtures")
         .join(name)
 }
 
 fn recorded(name: &str) -> Vec<Value> {
-    let text = std::fs::read_to_string(fixture_path(name)).expect("fixture file");
-    text.lines()
+    let path = fixture_path(name);
+    let text = std::fs::read_to_string(&path)
+        .unwrap_or_else(|e| panic!("recording {}: {e}", path.display()));
+    let lines: Vec<Value> = text
+        .lines()
         .filter(|l| !l.trim().is_empty())
         .map(|l| serde_json::from_str(l).expect("json line"))
-        .collect()
+        .collect();
+    let known = match name {
+        "official_ts_sdk_requests.jsonl" => TS_RECORDED,
+        "official_python_sdk_requests.jsonl" => PYTHON_RECORDED,
+        other => panic!("unknown recording {other}"),
+    };
+    assert!(
+        lines.len() >= known,
+        "{}: {} requests, expected at least {known}",
+        path.display(),
+        lines.len()
+    );
+    lines
 }
 
 fn response_fixture<T: serde::de::DeserializeOwned>(name: &str) -> T {
-    let text = std::fs::read_to_string(fixture_path("responses").join(name)).expect("file");
+    let path = fixture_path("responses").join(name);
+    let text = std::fs::read_to_string(&path)
+        .unwrap_or_else(|e| panic!("fixture {}: {e}", path.display()));
     serde_json::from_str::<Envelope<T>>(&text)
         .expect("fixture")
         .data
@@ -123,7 +145,7 @@ async fn typescript_sdk_traffic_replays_with_the_documented_statuses() {
         .expect("start");
     let http = client();
     let lines = recorded("official_ts_sdk_requests.jsonl");
-    assert_eq!(lines.len(), 29);
+    assert_eq!(lines.len(), TS_RECORDED);
     for line in &lines {
         let seq = line["seq"].as_u64().expect("seq");
         let answer = replay(&http, &sandbox.base_url(), line).await;
@@ -234,7 +256,7 @@ async fn python_sdk_traffic_replays_with_the_documented_statuses() {
         .expect("start");
     let http = client();
     let lines = recorded("official_python_sdk_requests.jsonl");
-    assert_eq!(lines.len(), 15);
+    assert_eq!(lines.len(), PYTHON_RECORDED);
     for line in &lines {
         let seq = line["seq"].as_u64().expect("seq");
         let answer = replay(&http, &sandbox.base_url(), line).await;

@@ -17,11 +17,14 @@ const ANALYTIC: &str = "af1e7ba4-eef0-41db-9e44-5bac6151cd14";
 const HOLDER: &str = "1f4a7176-7f45-0147-b21f-472ae2167285";
 const HOLDER2: &str = "33ba5517-e4dc-a548-8d5f-b43f7a412506";
 
+/// A documented response body from `tests/fixtures/responses`; panics if it is missing.
 fn fixture(name: &str) -> Value {
     let p = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("../../../shared/fixtures/visier/responses")
+        .join("tests/fixtures/responses")
         .join(name);
-    serde_json::from_str(&std::fs::read_to_string(p).expect("fixture")).expect("json")
+    let text =
+        std::fs::read_to_string(&p).unwrap_or_else(|e| panic!("fixture {}: {e}", p.display()));
+    serde_json::from_str(&text).unwrap_or_else(|e| panic!("{name}: {e}"))
 }
 
 async fn server() -> MockServer {

@@ -1,7 +1,8 @@
 #![cfg(feature = "sandbox")]
-//! Replays every request Visier's official Python SDK sent (fixtures/visier/
-//! official_python_sdk_requests.jsonl) byte for byte against a fresh sandbox seeded with
-//! the recording's ids, and checks the status and the shape of each answer.
+//! Replays every request Visier's official Python SDK sent
+//! (`tests/fixtures/official_python_sdk_requests.jsonl`, see `tests/fixtures/README.md`)
+//! byte for byte against a fresh sandbox seeded with the recording's ids, and checks the
+//! status and the shape of each answer.
 
 use std::path::PathBuf;
 
@@ -11,15 +12,25 @@ use grantbridge_visier::wire::*;
 use serde_json::Value;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
+/// Requests in the recording today; a shorter file means the fixture is missing or cut.
+const RECORDED: usize = 45;
+
 fn recording() -> Vec<Value> {
     let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("../../../shared/fixtures/visier/official_python_sdk_requests.jsonl");
-    std::fs::read_to_string(path)
-        .expect("recording readable")
+        .join("tests/fixtures/official_python_sdk_requests.jsonl");
+    let lines: Vec<Value> = std::fs::read_to_string(&path)
+        .unwrap_or_else(|e| panic!("recording {}: {e}", path.display()))
         .lines()
         .filter(|l| !l.trim().is_empty())
         .map(|l| serde_json::from_str(l).expect("JSON line"))
-        .collect()
+        .collect();
+    assert!(
+        lines.len() >= RECORDED,
+        "{}: {} requests, expected at least {RECORDED}",
+        path.display(),
+        lines.len()
+    );
+    lines
 }
 
 /// Sends one recorded request as raw bytes (method, raw target, headers in recorded
@@ -146,7 +157,7 @@ async fn every_recorded_sdk_request_is_accepted() {
         .expect("sandbox");
     let addr = sandbox.base_url().trim_start_matches("http://").to_owned();
     let lines = recording();
-    assert_eq!(lines.len(), 45);
+    assert_eq!(lines.len(), RECORDED);
     for line in &lines {
         let seq = line["seq"].as_u64().expect("seq");
         let method = line["method"].as_str().expect("method");
@@ -176,7 +187,7 @@ async fn every_recorded_sdk_request_is_accepted() {
     }
     // The log saw every request exactly as sent (raw target with `~` unescaped).
     let log = sandbox.log();
-    assert_eq!(log.len(), 45);
+    assert_eq!(log.len(), RECORDED);
     assert!(
         log.entries()
             .iter()

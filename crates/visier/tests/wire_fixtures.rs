@@ -8,13 +8,27 @@ use grantbridge_visier::wire::*;
 use serde::de::DeserializeOwned;
 use serde_json::json;
 
+/// Response bodies in `tests/fixtures/responses` today (see `tests/fixtures/README.md`).
+const RESPONSE_FILES: usize = 16;
+
+/// The fixture folder; panics if it is missing or holds fewer files than today.
 fn fixtures() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/fixtures/visier/responses")
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/responses");
+    let count = std::fs::read_dir(&dir)
+        .unwrap_or_else(|e| panic!("fixture folder {}: {e}", dir.display()))
+        .count();
+    assert!(
+        count >= RESPONSE_FILES,
+        "{}: {count} files, expected at least {RESPONSE_FILES}",
+        dir.display()
+    );
+    dir
 }
 
 fn load<T: DeserializeOwned>(name: &str) -> T {
     let path = fixtures().join(name);
-    let text = std::fs::read_to_string(&path).expect("fixture readable");
+    let text = std::fs::read_to_string(&path)
+        .unwrap_or_else(|e| panic!("fixture {}: {e}", path.display()));
     serde_json::from_str(&text).unwrap_or_else(|e| panic!("{name}: {e}"))
 }
 

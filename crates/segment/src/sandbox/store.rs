@@ -22,7 +22,7 @@ pub enum Seed {
     Demo,
     /// The workspace, the standard roles and resources; no users, invites or groups.
     Empty,
-    /// Exactly what the recorded official-SDK traffic in `shared/fixtures/segment`
+    /// Exactly what the recorded official-SDK traffic in `tests/fixtures/` of this crate
     /// refers to (users `sgJDWk3K21k6LE3tLU9nRK`, `dLPzv57d5nRGz8U5iegLKp`,
     /// `q8ZkLk6T9LEKqMLy7BqrLr`; groups `bBABwqbaDf2QdwTbW8bNEm`,
     /// `2c0vZc1kXJ9Nf9wIJ1Gb7JzORGf`; workspace `9aQ1Lj62S4bomZKLF4DPqW`; source

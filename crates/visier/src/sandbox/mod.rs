@@ -5,7 +5,7 @@
 //! the ten Profiles operations, Users V1 list/get, v1 user groups and their members
 //! (read, add, remove), the permission list/assign/remove/users calls, and both token
 //! endpoints, and accepts what Visier's official Python SDK sends (the recording in
-//! `fixtures/visier/`):
+//! `tests/fixtures/` of this crate):
 //!
 //! * every call needs the right `apikey` plus a token it issued or was seeded with,
 //!   as `Cookie: VisierASIDToken=…` or `Authorization: Bearer …`; the ASID token

@@ -27,7 +27,7 @@ pub enum Seed {
     Demo,
     /// An administrating tenant `WFF_grb` with no users, profiles or groups.
     Empty,
-    /// The ids of the official SDK recording (`fixtures/visier/`): tenants `WFF_j1r`,
+    /// The ids of the official SDK recording (`tests/fixtures/` of this crate): tenants `WFF_j1r`,
     /// `WFF_j1r~c7o`, `WFF_j1r~d8p`, the users and profiles it names, permission
     /// `perm-1`, its API key, login and OAuth client, and the tokens it replays
     /// (`synthetic-asid-token-0001`, `preset-asid-token`, `synthetic-access-token`),
