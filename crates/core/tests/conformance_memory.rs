@@ -1,6 +1,8 @@
-//! The conformance suite against `InMemorySystem` under several capability sets.
+//! The conformance suite against `InMemorySystem` under several capability sets; each
+//! test asserts what every section checked (ran, checked an absent feature, or was
+//! skipped), so that no section can pass by doing nothing.
 
-use grantbridge_core::conformance::{self, Fixture};
+use grantbridge_core::conformance::{self, Checked, Fixture, Report, Section};
 use grantbridge_core::{
     Capabilities, Group, GroupId, InMemorySystem, Membership, Profile, ProfileId, ResourceId,
     ResourceKind, Scope, ScopeKind, SystemId, TenantCode, User, UserId,
@@ -62,8 +64,12 @@ fn system(caps: Capabilities) -> (InMemorySystem, Fixture) {
                 Profile::new(id("source-admin"), "Source Admin")
                     .assignable_to([ScopeKind::Resource]),
             )
+            .profile(
+                Profile::new(id("source-read"), "Source Read").assignable_to([ScopeKind::Resource]),
+            )
             .scope(&source());
         grants.push((id::<ProfileId>("source-admin"), source()));
+        grants.push((id::<ProfileId>("source-read"), source()));
     }
     let seeded = grantbridge_core::Assignment::new(
         grantbridge_core::Principal::User(users[29].clone()),
@@ -81,13 +87,24 @@ fn system(caps: Capabilities) -> (InMemorySystem, Fixture) {
     (system, fixture)
 }
 
+use Checked::{Absent, Ran};
+
+/// Asserts that `report` holds exactly `expected`, one entry per section in run order.
+fn assert_report(report: &Report, expected: [Checked; 9]) {
+    let expected: Vec<(Section, Checked)> = Section::ALL.into_iter().zip(expected).collect();
+    assert_eq!(report.sections, expected);
+}
+
 #[tokio::test]
 async fn full_capabilities() {
     let (system, fixture) = system(Capabilities {
         page_size: Some(10),
         ..Capabilities::full()
     });
-    conformance::run_all(&system, &fixture).await;
+    let report = conformance::run(&system, &fixture).await;
+    // Sections: grant/list/revoke, partial batch, validity, scopes, group principals,
+    // per-user limit, memberships, exhaustive listing, unknown reads.
+    assert_report(&report, [Ran, Ran, Ran, Ran, Ran, Absent, Ran, Ran, Ran]);
 }
 
 #[tokio::test]
@@ -99,7 +116,8 @@ async fn visier_like_windows_and_tenants_no_resources() {
         profile_delete: false,
         ..Capabilities::full()
     });
-    conformance::run_all(&system, &fixture).await;
+    let report = conformance::run(&system, &fixture).await;
+    assert_report(&report, [Ran, Ran, Ran, Ran, Absent, Absent, Ran, Ran, Ran]);
 }
 
 #[tokio::test]
@@ -110,7 +128,8 @@ async fn segment_like_resources_without_windows() {
         tenant_scopes: false,
         ..Capabilities::full()
     });
-    conformance::run_all(&system, &fixture).await;
+    let report = conformance::run(&system, &fixture).await;
+    assert_report(&report, [Ran, Ran, Absent, Ran, Ran, Absent, Ran, Ran, Ran]);
 }
 
 #[tokio::test]
@@ -122,12 +141,72 @@ async fn pyramid_like_one_profile_per_user() {
         max_assignments_per_user: Some(1),
         ..Capabilities::full()
     });
-    conformance::run_all(&system, &fixture).await;
+    let report = conformance::run(&system, &fixture).await;
+    assert_report(&report, [Ran, Ran, Absent, Ran, Ran, Ran, Ran, Ran, Ran]);
 }
 
 #[tokio::test]
 async fn minimal_system_refuses_everything_else() {
     let (system, fixture) = system(Capabilities::minimal());
+    let report = conformance::run(&system, &fixture).await;
+    assert_report(
+        &report,
+        [Ran, Ran, Absent, Ran, Absent, Absent, Absent, Ran, Ran],
+    );
+    // `run_all` accepts a run without skips.
+    conformance::run_all(&system, &fixture).await;
+}
+
+/// A fixture without the groups, pairs and scope kinds the system's capabilities call
+/// for: each section that needs them says so instead of passing silently.
+fn thin_fixture(caps: Capabilities) -> (InMemorySystem, Fixture) {
+    let (system, mut fixture) = system(caps);
+    fixture.groups.clear();
+    fixture.grants.truncate(1);
+    (system, fixture)
+}
+
+#[tokio::test]
+async fn sections_short_of_fixture_data_are_counted_skips() {
+    let (system, fixture) = thin_fixture(Capabilities::full());
+    assert_eq!(fixture.grants[0].1, Scope::System);
+    let report = conformance::run(&system, &fixture).await;
+    let skipped: Vec<Section> = report.skipped().into_iter().map(|(s, _)| s).collect();
+    assert_eq!(
+        skipped,
+        [
+            Section::Scopes,
+            Section::GroupPrincipals,
+            Section::PerUserLimit,
+            Section::Memberships
+        ]
+    );
+    let reason = |s| match report.get(s) {
+        Some(Checked::Skipped(reason)) => reason.clone(),
+        other => panic!("{s:?}: {other:?}"),
+    };
+    assert!(reason(Section::Scopes).contains("[Tenant, Resource]"));
+    assert!(reason(Section::GroupPrincipals).contains("no group"));
+    assert!(reason(Section::PerUserLimit).contains("1 grant pair"));
+    assert!(reason(Section::Memberships).contains("no group"));
+    assert_eq!(report.get(Section::Validity), Some(&Ran));
+
+    // With a per-user limit of 1, one pair cannot exceed it.
+    let (system, fixture) = thin_fixture(Capabilities {
+        max_assignments_per_user: Some(1),
+        ..Capabilities::full()
+    });
+    let report = conformance::run(&system, &fixture).await;
+    assert!(
+        matches!(report.get(Section::PerUserLimit), Some(Checked::Skipped(r)) if r.contains("not more than the per-user limit 1")),
+        "{report:?}"
+    );
+}
+
+#[tokio::test]
+#[should_panic(expected = "conformance sections skipped for lack of fixture data")]
+async fn run_all_fails_when_a_section_is_skipped() {
+    let (system, fixture) = thin_fixture(Capabilities::full());
     conformance::run_all(&system, &fixture).await;
 }
 
@@ -199,5 +278,85 @@ async fn suite_catches_a_system_that_drops_windows() {
         }
     }
     let (system, fixture) = system(Capabilities::full());
-    conformance::validity(&DropsWindows(system), &fixture).await;
+    assert_eq!(
+        conformance::validity(&DropsWindows(system), &fixture).await,
+        Ran
+    );
+}
+
+/// The suite must catch a system that declares no per-user limit but enforces one.
+#[tokio::test]
+#[should_panic(expected = "a system without a per-user limit must grant one user all 2")]
+async fn suite_catches_an_undeclared_per_user_limit() {
+    use grantbridge_core::{
+        AccessSystem, Assignment, AssignmentStore, Directory, Outcome, Principal, ProfileCatalog,
+        async_trait,
+    };
+    /// Enforces one assignment per user, declares no limit.
+    struct Undeclared(InMemorySystem);
+    #[async_trait]
+    impl ProfileCatalog for Undeclared {
+        async fn list_profiles(&self) -> grantbridge_core::Result<Vec<Profile>> {
+            self.0.list_profiles().await
+        }
+        async fn get_profile(&self, id: &ProfileId) -> grantbridge_core::Result<Profile> {
+            self.0.get_profile(id).await
+        }
+    }
+    #[async_trait]
+    impl Directory for Undeclared {
+        async fn list_users(&self) -> grantbridge_core::Result<Vec<User>> {
+            self.0.list_users().await
+        }
+        async fn list_groups(&self) -> grantbridge_core::Result<Vec<Group>> {
+            self.0.list_groups().await
+        }
+        async fn list_memberships(&self) -> grantbridge_core::Result<Vec<Membership>> {
+            self.0.list_memberships().await
+        }
+        async fn add_memberships(&self, items: &[Membership]) -> Vec<Outcome> {
+            self.0.add_memberships(items).await
+        }
+        async fn remove_memberships(&self, items: &[Membership]) -> Vec<Outcome> {
+            self.0.remove_memberships(items).await
+        }
+    }
+    #[async_trait]
+    impl AssignmentStore for Undeclared {
+        async fn list_assignments(&self) -> grantbridge_core::Result<Vec<Assignment>> {
+            self.0.list_assignments().await
+        }
+        async fn list_assignments_for(
+            &self,
+            p: &Principal,
+        ) -> grantbridge_core::Result<Vec<Assignment>> {
+            self.0.list_assignments_for(p).await
+        }
+        async fn grant(&self, items: &[Assignment]) -> Vec<Outcome> {
+            self.0.grant(items).await
+        }
+        async fn revoke(&self, items: &[Assignment]) -> Vec<Outcome> {
+            self.0.revoke(items).await
+        }
+    }
+    impl AccessSystem for Undeclared {
+        fn id(&self) -> &SystemId {
+            self.0.id()
+        }
+        fn capabilities(&self) -> Capabilities {
+            Capabilities {
+                max_assignments_per_user: None,
+                ..self.0.capabilities()
+            }
+        }
+    }
+    let (system, fixture) = system(Capabilities {
+        validity_windows: false,
+        resource_scopes: false,
+        system_scope: false,
+        max_assignments_per_user: Some(1),
+        ..Capabilities::full()
+    });
+    assert_eq!(fixture.grants.len(), 2);
+    let _ = conformance::per_user_limit(&Undeclared(system), &fixture).await;
 }

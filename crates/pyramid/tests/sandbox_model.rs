@@ -3,11 +3,14 @@
 //! same per-item outcomes and the same final state on `PyramidSystem` over the sandbox
 //! as on core's `InMemorySystem` with Pyramid's capabilities.
 
+mod props_support;
+
 use grantbridge_core::prelude::*;
 use grantbridge_core::sandbox::SandboxOptions;
 use grantbridge_core::{Assignment, InMemorySystem, Membership, Outcome, Principal, SystemId};
 use grantbridge_pyramid::PyramidSystem;
 use grantbridge_pyramid::sandbox::{PyramidSandbox, Seed};
+use props_support::cases;
 use proptest::prelude::*;
 
 #[derive(Clone, Debug)]
@@ -120,7 +123,8 @@ async fn run(ops: Vec<Op>) -> Result<(), TestCaseError> {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig { cases: 24, ..ProptestConfig::default() })]
+    // 24 cases by default (CI); `PROPTEST_CASES` runs more.
+    #![proptest_config(ProptestConfig { cases: cases(24), ..ProptestConfig::default() })]
 
     #[test]
     fn the_adapter_behaves_like_the_reference_system(ops in ops()) {

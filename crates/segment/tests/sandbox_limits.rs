@@ -1,10 +1,15 @@
 #![cfg(feature = "sandbox")]
 //! Rate limits and injected faults between the adapter and the sandbox.
+//!
+//! The rate-limit tests run on tokio's paused clock: the sandbox shares the test's
+//! runtime, so a request arrives at the virtual instant it is sent and only the
+//! client's waits move time. Their clients have no timeouts (on a paused clock a
+//! timeout would fire whenever the runtime idles).
 
 use std::time::Duration;
 
 use futures::TryStreamExt;
-use grantbridge_core::http::{RateLimitPolicy, RetryPolicy};
+use grantbridge_core::http::{ClientOptions, RateLimit, RateLimitPolicy, RetryPolicy};
 use grantbridge_core::prelude::*;
 use grantbridge_core::sandbox::{FaultPlan, RateWindow, SandboxOptions};
 use grantbridge_core::{
@@ -13,8 +18,14 @@ use grantbridge_core::{
 use grantbridge_segment::sandbox::{Seed, SegmentSandbox};
 use grantbridge_segment::wire::PaginationInput;
 use grantbridge_segment::{SegmentClient, SegmentSystem};
+use tokio::time::Instant;
 
 const SOURCE_READ: &str = "2TiI1YfY1nBO7WnH3nPSSVx9cZ9";
+
+/// `options` without timeouts, for the paused clock.
+fn paused(options: ClientOptions) -> ClientOptions {
+    options.connect_timeout(None).request_timeout(None)
+}
 
 async fn user_ids(client: &SegmentClient) -> Vec<String> {
     client
@@ -36,7 +47,7 @@ fn grant_to(id: &str, source: &str) -> Assignment {
     )
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn over_the_mutation_window_the_sandbox_answers_segments_429_and_reads_go_on() {
     let options =
         SandboxOptions::default().with_class_rate_limit("iam-mutation", RateWindow::per_minute(3));
@@ -45,12 +56,12 @@ async fn over_the_mutation_window_the_sandbox_answers_segments_429_and_reads_go_
         .expect("sandbox");
     // No client-side limiter and no retries: the server's refusal must surface.
     let mut config = sandbox.config();
-    config.options = config
-        .options
+    config.options = paused(config.options)
         .retry(RetryPolicy::none())
         .rate_limits(RateLimitPolicy::unlimited().adaptive(false));
     let client = SegmentClient::new(&config).expect("client");
     let ids = user_ids(&client).await;
+    let start = Instant::now();
     for id in &ids[..3] {
         client
             .replace_permissions_for_user(id, &[])
@@ -62,11 +73,9 @@ async fn over_the_mutation_window_the_sandbox_answers_segments_429_and_reads_go_
         .await
         .expect_err("4th mutation in a minute");
     assert_eq!(err.kind(), ErrorKind::RateLimited);
-    let wait = err.retry_after().expect("wait");
-    assert!(
-        wait > Duration::from_secs(50) && wait <= Duration::from_secs(60),
-        "{wait:?}"
-    );
+    // The window opened with the first mutation, at this same virtual instant.
+    assert_eq!(start.elapsed(), Duration::ZERO);
+    assert_eq!(err.retry_after(), Some(Duration::from_secs(60)));
     let refused = sandbox.log().last().expect("logged");
     assert_eq!(refused.status, 429);
     assert!(refused.over_limit);
@@ -94,42 +103,81 @@ async fn over_the_mutation_window_the_sandbox_answers_segments_429_and_reads_go_
     sandbox.shutdown().await;
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn the_client_side_limiter_keeps_mutations_under_the_window() {
     // A 4-per-300ms window on both sides: without the client limiter, 10 quick writes
-    // would meet 429s.
-    let options = SandboxOptions::default().with_class_rate_limit(
-        "iam-mutation",
-        RateWindow::new(4, Duration::from_millis(300)),
-    );
+    // would meet 429s (checked at the end).
+    let window = Duration::from_millis(300);
+    let options =
+        SandboxOptions::default().with_class_rate_limit("iam-mutation", RateWindow::new(4, window));
     let sandbox = SegmentSandbox::start(Seed::Generated { users: 10 }, options)
         .await
         .expect("sandbox");
+    // The client's own window only: the server's budget hints are left out, since
+    // Segment's reset hint is a wall-clock date (whole seconds) that would make the
+    // waits depend on the real clock.
     let mut config = sandbox.config();
-    config.options = config.options.retry(RetryPolicy::none());
+    config.options = paused(config.options)
+        .retry(RetryPolicy::none())
+        .rate_limits(
+            RateLimitPolicy::default()
+                .class("iam-mutation", RateLimit::new(4, window))
+                .adaptive(false),
+        );
     let client = SegmentClient::new(&config).expect("client");
     let ids = user_ids(&client).await;
+    assert_eq!(ids.len(), 10);
+    let start = Instant::now();
+    let mut sent_at = Vec::new();
     for id in &ids {
         client
             .replace_permissions_for_user(id, &[])
             .await
             .expect("the limiter waits instead of being refused");
+        sent_at.push(start.elapsed());
     }
+    // Four per window: 4 at once, 4 when the window has passed, then the last 2.
+    let ms = Duration::from_millis;
+    let expected: Vec<Duration> = [0, 0, 0, 0, 300, 300, 300, 300, 600, 600]
+        .into_iter()
+        .map(ms)
+        .collect();
+    assert_eq!(sent_at, expected);
     let stats = client.http().class_stats();
     let iam = stats.get("iam-mutation").expect("class counted");
     assert_eq!((iam.requests, iam.rate_limited), (10, 0));
-    assert!(
-        iam.throttled > Duration::ZERO,
-        "the limiter held requests back"
+    assert_eq!(
+        iam.throttled,
+        ms(600),
+        "the 5th and the 9th waited a window"
     );
+    let writes: Vec<_> = sandbox
+        .log()
+        .entries()
+        .into_iter()
+        .filter(|e| e.method == "PUT")
+        .collect();
+    assert_eq!(writes.len(), 10);
     assert!(
-        sandbox.log().entries().iter().all(|e| e.status != 429),
+        writes.iter().all(|e| e.status == 200 && !e.over_limit),
         "no request went over the server's window"
     );
-    println!(
-        "10 writes through a 4/300ms window: {:?} spent in the limiter",
-        iam.throttled
-    );
+
+    // The same writes without the client's window meet the server's: the check bites.
+    let mut config = sandbox.config();
+    config.options = paused(config.options)
+        .retry(RetryPolicy::none())
+        .rate_limits(RateLimitPolicy::unlimited().adaptive(false));
+    let unlimited = SegmentClient::new(&config).expect("client");
+    tokio::time::advance(window).await; // a fresh server window
+    let mut refused = 0;
+    for id in &ids {
+        if let Err(e) = unlimited.replace_permissions_for_user(id, &[]).await {
+            assert_eq!(e.kind(), ErrorKind::RateLimited, "{e}");
+            refused += 1;
+        }
+    }
+    assert_eq!(refused, 6, "4 of 10 fit the server's window");
     sandbox.shutdown().await;
 }
 

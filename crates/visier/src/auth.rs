@@ -253,6 +253,10 @@ fn looks_like_jwt(token: &str) -> bool {
 /// Visier's transport defaults for `base_url`: its documented rate limits (100 calls
 /// per minute and 6000 per hour per API key), retries that include 500 for idempotent
 /// requests, and grantbridge's user agent.
+///
+/// The budget is one per API key, so every Visier request (logins, reads and writes)
+/// is sent in the transport's default endpoint class and counts against the same
+/// windows; a class of its own would get a second budget of its own.
 pub fn default_options(base_url: &str) -> ClientOptions {
     ClientOptions::new("visier", base_url)
         .user_agent(USER_AGENT)
@@ -489,8 +493,7 @@ pub(crate) async fn asid_token(
     }
     let request = Request::post(ASID_TOKEN_PATH)
         .header("accept", "application/json")
-        .form(form)
-        .class("auth");
+        .form(form);
     let response = http.send(request).await.map_err(login_error)?;
     let token = response.text()?.trim().to_owned();
     if token.is_empty() || token.chars().any(|c| c.is_control() || c == ';') {
@@ -544,8 +547,7 @@ pub(crate) async fn oauth2_token(
     let request = Request::post(OAUTH2_TOKEN_PATH)
         .header("accept", "application/json")
         .secret_header("authorization", "Basic ", &basic)
-        .form(form)
-        .class("auth");
+        .form(form);
     let response = http.send(request).await.map_err(login_error)?;
     token_reply(&response, http)
 }

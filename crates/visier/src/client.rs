@@ -351,8 +351,7 @@ impl VisierClient {
                 Request::put("/v1/admin/profiles")
                     .param(profile_id)
                     .path("assign")
-                    .json(body)
-                    .class("write"),
+                    .json(body),
             ),
         )
         .await
@@ -370,8 +369,7 @@ impl VisierClient {
             Request::put("/v1/admin/profiles/accessible-tenants")
                 .param(profile_id)
                 .path("assign")
-                .json(body)
-                .class("write"),
+                .json(body),
         )
         .await
     }
@@ -388,8 +386,7 @@ impl VisierClient {
                 Request::delete("/v1/admin/profiles")
                     .param(profile_id)
                     .path("remove")
-                    .json(body)
-                    .class("write"),
+                    .json(body),
             ),
         )
         .await
@@ -407,8 +404,7 @@ impl VisierClient {
                 Request::delete("/v1/admin/profiles/accessible-tenants")
                     .param(profile_id)
                     .path("remove")
-                    .json(body)
-                    .class("write"),
+                    .json(body),
             ),
         )
         .await
@@ -573,14 +569,8 @@ impl VisierClient {
         &self,
         body: &UsersToUserGroupsRequestDto,
     ) -> Result<SecurityAssignmentResponseDto> {
-        self.json(
-            self.tenant_header(
-                Request::put("/v1/admin/user-groups/users")
-                    .json(body)
-                    .class("write"),
-            ),
-        )
-        .await
+        self.json(self.tenant_header(Request::put("/v1/admin/user-groups/users").json(body)))
+            .await
     }
 
     /// `DELETE /v1/admin/user-groups/users` with a JSON body: removes users from groups.
@@ -588,14 +578,8 @@ impl VisierClient {
         &self,
         body: &UsersToUserGroupsRequestDto,
     ) -> Result<SecurityAssignmentResponseDto> {
-        self.json(
-            self.tenant_header(
-                Request::delete("/v1/admin/user-groups/users")
-                    .json(body)
-                    .class("write"),
-            ),
-        )
-        .await
+        self.json(self.tenant_header(Request::delete("/v1/admin/user-groups/users").json(body)))
+            .await
     }
 
     // -- Permissions -------------------------------------------------------------------
@@ -614,14 +598,8 @@ impl VisierClient {
         &self,
         body: &AssignRevokePermissionsRequestDto,
     ) -> Result<AssignRevokePermissionsResponseDto> {
-        self.json(
-            self.tenant_header(
-                Request::put("/v1/admin/permissions/users")
-                    .json(body)
-                    .class("write"),
-            ),
-        )
-        .await
+        self.json(self.tenant_header(Request::put("/v1/admin/permissions/users").json(body)))
+            .await
     }
 
     /// `DELETE /v1/admin/permissions/users` with a JSON body: removes permissions.
@@ -629,14 +607,8 @@ impl VisierClient {
         &self,
         body: &AssignRevokePermissionsRequestDto,
     ) -> Result<AssignRevokePermissionsResponseDto> {
-        self.json(
-            self.tenant_header(
-                Request::delete("/v1/admin/permissions/users")
-                    .json(body)
-                    .class("write"),
-            ),
-        )
-        .await
+        self.json(self.tenant_header(Request::delete("/v1/admin/permissions/users").json(body)))
+            .await
     }
 
     /// `GET /v1/admin/permissions/{permissionId}/users`: one page.

@@ -244,7 +244,8 @@ impl RateLimiter {
     /// The server's "remaining" counted the requests it had seen when it answered,
     /// not those sent after this one and still in flight, so those are taken off
     /// (if the server had seen some, this errs on the safe side). An answer older
-    /// than the one the current budget came from cannot raise that budget: with
+    /// than the one the current budget came from cannot raise that budget, and a
+    /// lower figure it gives holds until its own reset at the latest: with
     /// concurrent requests, responses arrive out of order.
     pub fn observe_sent(
         &self,
@@ -270,9 +271,17 @@ impl RateLimiter {
                     && current.as_of > send_number
                     && current.until > now
                 {
-                    budget = ServerBudget {
-                        remaining: budget.remaining.min(current.remaining),
-                        ..current
+                    // Its lower figure holds no longer than it said (nor than the
+                    // newer statement): a 429 resetting in a second, answered after
+                    // a 200 whose budget resets in a minute, is not a minute's hold.
+                    budget = if budget.remaining < current.remaining {
+                        ServerBudget {
+                            remaining: budget.remaining,
+                            until: budget.until.min(current.until),
+                            as_of: current.as_of,
+                        }
+                    } else {
+                        current
                     };
                 }
                 s.server_remaining = Some(budget);
@@ -314,6 +323,48 @@ mod tests {
         // Other classes are unlimited by default.
         drop(limiter.acquire("other").await);
         assert_eq!(start.elapsed(), Duration::from_secs(10));
+    }
+
+    /// Answers overtaking each other: the older one's lower budget holds no longer
+    /// than it said, even when a newer answer said its (higher) budget holds longer.
+    /// Before, a 429 with a 1 s reset answered after a 200 whose budget reset in a
+    /// minute held the class for that minute.
+    #[tokio::test(start_paused = true)]
+    async fn an_older_lower_budget_holds_only_as_long_as_it_said() {
+        let limiter = RateLimiter::new(RateLimitPolicy::default());
+        let start = Instant::now();
+        let first = limiter.acquire("c").await.send_number();
+        let second = limiter.acquire("c").await.send_number();
+        let newer = RateLimitHints {
+            remaining: Some(50),
+            reset_after: Some(Duration::from_secs(60)),
+            ..RateLimitHints::default()
+        };
+        limiter.observe_sent("c", second, &newer, false);
+        assert_eq!(limiter.server_hold("c"), None);
+        let older = RateLimitHints {
+            remaining: Some(0),
+            reset_after: Some(Duration::from_secs(1)),
+            retry_after: Some(Duration::from_secs(1)),
+        };
+        limiter.observe_sent("c", first, &older, true);
+        assert_eq!(limiter.server_hold("c"), Some(Duration::from_secs(1)));
+        drop(limiter.acquire("c").await);
+        assert_eq!(start.elapsed(), Duration::from_secs(1));
+        assert_eq!(limiter.server_hold("c"), None);
+        // An older answer with a higher budget changes nothing.
+        let fourth = limiter.acquire("c").await.send_number();
+        let low = RateLimitHints {
+            remaining: Some(1),
+            reset_after: Some(Duration::from_secs(30)),
+            ..RateLimitHints::default()
+        };
+        limiter.observe_sent("c", fourth, &low, false);
+        limiter.observe_sent("c", first, &newer, false);
+        drop(limiter.acquire("c").await);
+        assert_eq!(start.elapsed(), Duration::from_secs(1));
+        drop(limiter.acquire("c").await);
+        assert_eq!(start.elapsed(), Duration::from_secs(31));
     }
 
     #[tokio::test(start_paused = true)]

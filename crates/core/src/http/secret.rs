@@ -173,10 +173,24 @@ impl Scrubber {
     /// A scrubbed excerpt of at most `max` bytes of `body` (lossy UTF-8).
     pub(crate) fn excerpt(&self, body: &[u8], max: usize) -> String {
         // Scrub a little more than we keep so a secret cut by the limit is still
-        // recognised whole before truncation.
-        let window = &body[..body.len().min(max.saturating_mul(4).max(4096))];
-        let text = self.scrub(&String::from_utf8_lossy(window));
-        truncate_on_char(&text, max)
+        // recognised whole before truncation. A secret cut by the end of that window
+        // is not recognised; scrubbing shrinks long secrets to `[redacted]`, which
+        // can bring the window's end into what is kept. So the window grows until
+        // what is kept ends more than a secret's length before the window's end.
+        let longest = {
+            let list = self.secrets.read().unwrap_or_else(|p| p.into_inner());
+            list.iter().map(|s| s.expose().len()).max().unwrap_or(0)
+        };
+        let mut window = max.saturating_mul(4).max(4096);
+        loop {
+            let end = body.len().min(window);
+            let text = self.scrub(&String::from_utf8_lossy(&body[..end]));
+            // `+ 4`: a char cut by the window turns into U+FFFD, up to 2 bytes more.
+            if end == body.len() || text.len() >= max.saturating_add(longest).saturating_add(4) {
+                return truncate_on_char(&text, max);
+            }
+            window = window.saturating_mul(2);
+        }
     }
 }
 
@@ -328,6 +342,20 @@ mod tests {
     }
 
     #[test]
+    fn a_long_secret_cut_by_the_scrub_window_does_not_leak() {
+        // A 900-byte token echoed 5 times: the first scrub window (4096 bytes for a
+        // 512-byte excerpt) cuts the 5th echo, and the 4 before it shrink to 40
+        // bytes, so the unrecognised piece of the 5th used to be kept.
+        let token: String = (0..900)
+            .map(|i| char::from(b'0' + (i % 10) as u8))
+            .collect();
+        let sc = Scrubber::default();
+        sc.add(&Secret::new(token.clone()));
+        let body = format!("{token} ").repeat(5);
+        assert_eq!(sc.excerpt(body.as_bytes(), 512), "[redacted] ".repeat(5));
+    }
+
+    #[test]
     fn scrub_handles_odd_input() {
         let sc = Scrubber::default();
         for text in [
@@ -344,21 +372,97 @@ mod tests {
         assert_eq!(sc.scrub("é token=ü x"), "é token=[redacted] x");
     }
 
+    /// The spellings a server may echo `secret` in, written out by hand (not with the
+    /// encoders the scrubber uses): as sent, form-encoded, percent-encoded, and
+    /// escaped inside a JSON string.
+    fn echoed(secret: &str, spelling: usize) -> String {
+        let hex = |c: char, keep: &dyn Fn(char) -> bool| {
+            let mut buf = [0u8; 4];
+            if keep(c) {
+                return c.to_string();
+            }
+            c.encode_utf8(&mut buf)
+                .bytes()
+                .map(|b| format!("%{b:02X}"))
+                .collect::<String>()
+        };
+        match spelling % 4 {
+            0 => secret.to_owned(),
+            1 => secret
+                .chars()
+                .map(|c| match c {
+                    ' ' => "+".to_owned(),
+                    c => hex(c, &|c| c.is_ascii_alphanumeric() || "*-._".contains(c)),
+                })
+                .collect(),
+            2 => secret
+                .chars()
+                .map(|c| hex(c, &|c| c.is_ascii_alphanumeric()))
+                .collect(),
+            _ => secret.replace('\\', "\\\\").replace('"', "\\\""),
+        }
+    }
+
+    /// Every character a piece of a secret made of digits and `!/+"-` can show as,
+    /// in any spelling of [`echoed`] (hex letters aside: they only follow a `%`).
+    const SECRET_CHARS: &str = "0123456789!/+\"-%\\";
+
     proptest::proptest! {
-        /// Any text, however odd, scrubs without panicking and without the secret.
+        /// Any text, however odd, scrubs and excerpts without panicking and without
+        /// the secret; an excerpt is the scrubbed text cut on a char boundary to at
+        /// most `max` bytes, `…` marking a cut.
         #[test]
         fn scrub_never_panics_nor_leaks(
             before in "\\PC{0,40}",
             after in "(\\PC|[\\\\\"'=:&{} ]){0,40}",
             // With a digit, so it cannot be part of `[redacted]` itself.
             secret in "[a-zA-Z0-9 \"!/+%-]{3,19}[0-9]",
+            spelling in 0usize..4,
+            max in 0usize..100,
         ) {
             let sc = Scrubber::default();
             sc.add(&Secret::new(secret.clone()));
-            let text = format!("{before}{secret}{after}");
+            let echo = echoed(&secret, spelling);
+            let text = format!("{before}{echo}{after}");
             let out = sc.scrub(&text);
             proptest::prop_assert!(!out.contains(&secret), "{out}");
-            let _ = sc.excerpt(text.as_bytes(), 7);
+            proptest::prop_assert!(!out.contains(&echo), "{out}");
+            let excerpt = sc.excerpt(text.as_bytes(), max);
+            proptest::prop_assert!(!excerpt.contains(&secret), "{excerpt}");
+            proptest::prop_assert!(!excerpt.contains(&echo), "{excerpt}");
+            match excerpt.strip_suffix('…') {
+                Some(kept) if out.len() > max => {
+                    proptest::prop_assert!(kept.len() <= max && max - kept.len() < 4, "{excerpt}");
+                    proptest::prop_assert!(out.starts_with(kept), "{excerpt} of {out}");
+                }
+                _ => proptest::prop_assert_eq!(&excerpt, &out),
+            }
+        }
+
+        /// However long the body, however often the secret is echoed in it and
+        /// wherever the excerpt is cut, no piece of the secret shows: the text around
+        /// the echoes has none of the characters a piece of the secret is made of, so
+        /// any such character in the excerpt came from the secret.
+        #[test]
+        fn an_excerpt_never_shows_a_piece_of_a_secret(
+            secret in "[0-9!/+\"-]{3,60}[0-9]",
+            parts in proptest::collection::vec(("[^0-9!/+\"%\\\\-]{0,4}", 0usize..4), 0..300),
+            max in 0usize..2048,
+        ) {
+            let sc = Scrubber::default();
+            sc.add(&Secret::new(secret.clone()));
+            let text: String = parts
+                .iter()
+                .map(|(filler, spelling)| format!("{filler}{}", echoed(&secret, *spelling)))
+                .collect();
+            let excerpt = sc.excerpt(text.as_bytes(), max);
+            proptest::prop_assert!(
+                !excerpt.contains(|c| SECRET_CHARS.contains(c)),
+                "a piece of {secret:?} in the {}-byte excerpt of a {}-byte body: {excerpt:?}",
+                max,
+                text.len()
+            );
+            proptest::prop_assert!(excerpt.len() <= max + '…'.len_utf8(), "{excerpt}");
         }
     }
 }
