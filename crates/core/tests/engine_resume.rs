@@ -684,3 +684,234 @@ proptest::proptest! {
         let _ = std::fs::remove_file(&journal);
     }
 }
+
+/// The `begin` entries of a journal: (batch number, change indices), in file order.
+fn begun_batches(journal: &Path) -> Vec<(u64, Vec<usize>)> {
+    let text = std::fs::read_to_string(journal).expect("journal");
+    text.lines()
+        .map(|l| serde_json::from_str::<serde_json::Value>(l).expect("json line"))
+        .filter(|v| v["event"] == "begin")
+        .map(|v| {
+            let items = v["items"]
+                .as_array()
+                .expect("items")
+                .iter()
+                .map(|i| usize::try_from(i.as_u64().expect("index")).expect("small"))
+                .collect();
+            (v["batch"].as_u64().expect("batch"), items)
+        })
+        .collect()
+}
+
+#[test]
+fn batches_keep_one_principals_changes_together_unless_they_alone_overflow() {
+    // Grants only (one kind, one phase), so the batches are cut from one list:
+    // u0 holds 2 changes, u1 2, u2 3, u3 4; batches of 3.
+    let system = InMemorySystem::builder(SystemId::new("dst").expect("id"))
+        .capabilities(Capabilities::full())
+        .users((0..4).map(|i| User::new(uid("u", i))))
+        .profiles((0..4).map(|p| Profile::new(ProfileId::new(format!("p{p}")).expect("id"), "P")))
+        .build();
+    let per_user = [2usize, 2, 3, 4];
+    let changes: Vec<engine::Change> = per_user
+        .iter()
+        .enumerate()
+        .flat_map(|(u, &n)| {
+            (0..n).map(move |p| engine::Change::Grant {
+                assignment: Assignment::new(
+                    Principal::User(uid("u", u)),
+                    ProfileId::new(format!("p{p}")).expect("id"),
+                    Scope::System,
+                ),
+                previous: None,
+            })
+        })
+        .collect();
+    let plan = Plan::from_changes(SystemId::new("dst").expect("id"), changes, false);
+    let journal = journal_path("chunks");
+    let options = ExecuteOptions {
+        concurrency: 1,
+        batch_size: Some(3),
+        journal: Some(journal.clone()),
+        ..ExecuteOptions::default()
+    };
+    let report = block_on(engine::execute(&plan, &system, &options)).expect("run");
+    assert_eq!(report.counts().applied, 11);
+    let owner = |i: usize| plan.changes[i].principal();
+    let batches: Vec<Vec<Principal>> = begun_batches(&journal)
+        .into_iter()
+        .map(|(_, items)| items.into_iter().map(owner).collect())
+        .collect();
+    let u = |i| Principal::User(uid("u", i));
+    // u0 and u1 do not fit in 3 together; u2 fills one batch; u3's 4 are cut 3 + 1.
+    assert_eq!(
+        batches,
+        vec![
+            vec![u(0), u(0)],
+            vec![u(1), u(1)],
+            vec![u(2), u(2), u(2)],
+            vec![u(3), u(3), u(3)],
+            vec![u(3)],
+        ]
+    );
+    let _ = std::fs::remove_file(&journal);
+}
+
+#[test]
+fn batch_numbers_are_never_reused_across_resumes() {
+    let journal = journal_path("numbers");
+    let (_, dst) = systems();
+    let system = Recording::new(dst, Some(journal.clone()));
+    let (desired, plan) = planned(&system.inner);
+    let options = ExecuteOptions {
+        concurrency: 1,
+        ..options(&journal)
+    };
+    for kills in [3, 2] {
+        system.hang_after(kills, Hang::Before);
+        assert!(
+            engine::execute(&plan, &system, &options)
+                .now_or_never()
+                .is_none()
+        );
+    }
+    system.hang_after(0, Hang::Off);
+    let report = block_on(engine::execute(&plan, &system, &options)).expect("resume");
+    assert_goal_reached(&system, &desired, &plan, &report);
+    let numbers: Vec<u64> = begun_batches(&journal)
+        .into_iter()
+        .map(|(b, _)| b)
+        .collect();
+    assert!(numbers.len() > 6, "{numbers:?}");
+    // One run after another, one batch after another: 0, 1, 2, ... with no repeat.
+    let expected: Vec<u64> = (0..numbers.len() as u64).collect();
+    assert_eq!(numbers, expected);
+    let _ = std::fs::remove_file(&journal);
+}
+
+#[test]
+fn a_dry_run_needs_no_journal_file_and_creates_none() {
+    let journal = journal_path("dry-none");
+    let (_, dst) = systems();
+    let system = Recording::new(dst, Some(journal.clone()));
+    let (_, plan) = planned(&system.inner);
+    let dry = ExecuteOptions {
+        dry_run: true,
+        ..options(&journal)
+    };
+    let report = block_on(engine::execute(&plan, &system, &dry)).expect("dry run");
+    assert_eq!(report.counts().not_run, plan.changes.len());
+    assert!(!journal.exists());
+    assert!(system.take_sent().is_empty());
+}
+
+#[test]
+fn a_dry_run_reads_a_journal_whose_last_line_is_torn() {
+    let journal = journal_path("dry-torn");
+    let (_, dst) = systems();
+    let system = Recording::new(dst, Some(journal.clone()));
+    let (_, plan) = planned(&system.inner);
+    system.hang_after(2, Hang::Before);
+    assert!(
+        engine::execute(&plan, &system, &options(&journal))
+            .now_or_never()
+            .is_none()
+    );
+    let done = finished(&journal);
+    assert!(!done.is_empty());
+    let mut text = std::fs::read_to_string(&journal).expect("journal");
+    text.push_str(r#"{"event":"end","batch":7,"res"#);
+    std::fs::write(&journal, &text).expect("write");
+    let dry = ExecuteOptions {
+        dry_run: true,
+        ..options(&journal)
+    };
+    let report = block_on(engine::execute(&plan, &system, &dry)).expect("dry run");
+    assert_eq!(report.counts().resumed, done.len());
+    // A dry run reads; it does not mend the file.
+    assert_eq!(std::fs::read_to_string(&journal).expect("journal"), text);
+    let _ = std::fs::remove_file(&journal);
+}
+
+#[test]
+fn a_journal_that_is_not_one_runs_whole_lines_is_refused_before_anything_is_sent() {
+    let (_, dst) = systems();
+    let system = Recording::new(dst, None);
+    let (_, plan) = planned(&system.inner);
+    let header = format!(
+        r#"{{"event":"header","plan":"{}","target":"dst","changes":{},"started_at":"2026-01-01T00:00:00Z"}}"#,
+        plan.fingerprint(),
+        plan.changes.len()
+    );
+    let begin = r#"{"event":"begin","batch":0,"items":[0]}"#;
+    let cases = [
+        (
+            "no header",
+            format!("{begin}\n"),
+            "does not start with a header",
+        ),
+        (
+            "two headers",
+            format!("{header}\n{begin}\n{header}\n"),
+            "line 3",
+        ),
+        (
+            "damaged middle",
+            format!("{header}\n{{\"event\":\n{begin}\n"),
+            "line 2",
+        ),
+    ];
+    for (name, text, says) in cases {
+        let journal = journal_path(&format!("bad-{}", name.replace(' ', "-")));
+        std::fs::write(&journal, &text).expect("write");
+        let err = block_on(engine::execute(&plan, &system, &options(&journal))).expect_err(name);
+        assert_eq!(err.kind(), ErrorKind::InvalidInput, "{name}");
+        assert!(err.to_string().contains(says), "{name}: {err}");
+        assert!(system.take_sent().is_empty(), "{name}");
+        assert_eq!(
+            std::fs::read_to_string(&journal).expect("journal"),
+            text,
+            "{name}"
+        );
+        let _ = std::fs::remove_file(&journal);
+    }
+    // The same header with whole lines only is accepted.
+    let journal = journal_path("good-header");
+    std::fs::write(&journal, format!("{header}\n{begin}\n")).expect("write");
+    block_on(engine::execute(&plan, &system, &options(&journal))).expect("resumes");
+    let _ = std::fs::remove_file(&journal);
+}
+
+#[test]
+fn options_show_their_settings_and_reports_survive_a_file_round_trip() {
+    let options = ExecuteOptions {
+        concurrency: 3,
+        batch_size: Some(7),
+        progress: Some(std::sync::Arc::new(|_| {})),
+        ..ExecuteOptions::default()
+    };
+    let shown = format!("{options:?}");
+    for part in [
+        "concurrency: 3",
+        "batch_size: Some(7)",
+        "dry_run: false",
+        "callback",
+    ] {
+        assert!(shown.contains(part), "{shown}");
+    }
+
+    let (_, dst) = systems();
+    let (_, plan) = planned(&dst);
+    let report = block_on(engine::execute(&plan, &dst, &ExecuteOptions::default())).expect("run");
+    let path = journal_path("report.json");
+    report.save(&path).expect("save");
+    assert_eq!(RunReport::load(&path).expect("load"), report);
+    let _ = std::fs::remove_file(&path);
+    let nowhere = std::env::temp_dir()
+        .join("grantbridge-no-such-dir")
+        .join("r.json");
+    assert_eq!(
+        report.save(&nowhere).expect_err("no folder").kind(),
+        ErrorKind::Io
+    );
+}

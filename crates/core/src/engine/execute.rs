@@ -306,28 +306,21 @@ impl Journal {
 }
 
 /// The outcomes a journal records and the next batch number, checking that it belongs
-/// to the plan with `fingerprint`.
+/// to the plan with `fingerprint`. `text` holds whole lines only: the callers cut a
+/// torn last line (a crash mid-write recorded nothing finished) before parsing, so
+/// every line here must be a valid entry.
 fn parse_journal(text: &str, path: &Path, fingerprint: &str) -> Result<Resumed> {
     let mut recorded = Vec::new();
     let mut next_batch = 0;
     let mut begun = HashSet::new();
-    let complete = text.ends_with('\n');
-    let lines: Vec<&str> = text.lines().collect();
-    for (n, line) in lines.iter().enumerate() {
-        let last = n + 1 == lines.len();
-        let entry: Entry = match serde_json::from_str(line) {
-            Ok(e) => e,
-            // A crash can cut the last line short; it recorded nothing finished.
-            Err(_) if last && !complete => break,
-            Err(e) => {
-                return Err(Error::invalid(
-                    format!("journal {} line {}", path.display(), n + 1),
-                    format!(
-                        "{e}; the journal is damaged, remove it only if you know the run's state"
-                    ),
-                ));
-            }
-        };
+    let damaged = |n: usize, what: String| {
+        Error::invalid(
+            format!("journal {} line {}", path.display(), n + 1),
+            format!("{what}; the journal is damaged, remove it only if you know the run's state"),
+        )
+    };
+    for (n, line) in text.lines().enumerate() {
+        let entry: Entry = serde_json::from_str(line).map_err(|e| damaged(n, e.to_string()))?;
         match entry {
             Entry::Header { plan: p, .. } if n == 0 => {
                 if p != fingerprint {
@@ -339,13 +332,15 @@ fn parse_journal(text: &str, path: &Path, fingerprint: &str) -> Result<Resumed> 
                     ));
                 }
             }
-            Entry::Header { .. } => {}
             _ if n == 0 => {
                 return Err(Error::invalid(
                     format!("journal {}", path.display()),
                     "does not start with a header: not a grantbridge journal",
                 ));
             }
+            // Only a fresh journal gets a header: a second one means two files were
+            // joined, and which run an entry belongs to is then unknown.
+            Entry::Header { .. } => return Err(damaged(n, "a second header".into())),
             Entry::Begin { batch, items } => {
                 next_batch = next_batch.max(batch + 1);
                 begun.extend(items);
