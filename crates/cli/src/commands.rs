@@ -8,7 +8,7 @@ use grantbridge_core::engine::{
     self, ExecuteOptions, Mapping, Mode, Plan, RunReport, Snapshot, access_rows, write_access_csv,
 };
 
-use crate::config::{Settings, SystemRef};
+use crate::config::{DEFAULT_CONFIG, Settings, SystemRef};
 use crate::systems::{self, Connected};
 use crate::{Cli, Command, FormatArg, ModeArg, SandboxAction, demo, diff, output, serve};
 
@@ -32,7 +32,10 @@ impl From<Status> for ExitCode {
 
 /// Runs one command line.
 pub async fn run(cli: Cli) -> Result<Status> {
-    let settings = Settings::load(&cli.config)?;
+    let settings = match &cli.config {
+        Some(path) => Settings::load_named(path)?,
+        None => Settings::load(Path::new(DEFAULT_CONFIG))?,
+    };
     let json = cli.json;
     match cli.command {
         Command::Snapshot { system, out } => snapshot(&settings, &system, out, json).await,

@@ -101,6 +101,9 @@ impl SystemRef {
 pub struct Settings {
     file: Option<PathBuf>,
     tables: BTreeMap<String, BTreeMap<String, String>>,
+    /// Stands in for the process environment in unit tests; `None` (always, outside
+    /// tests) reads the real one.
+    env: Option<BTreeMap<String, String>>,
 }
 
 impl fmt::Debug for Settings {
@@ -118,6 +121,9 @@ impl fmt::Debug for Settings {
     }
 }
 
+/// The config file read when `--config` is not given, if it exists.
+pub const DEFAULT_CONFIG: &str = "grantbridge.toml";
+
 impl Settings {
     /// Loads `path` if it exists; a missing default file is not an error.
     pub fn load(path: &Path) -> Result<Settings> {
@@ -127,6 +133,14 @@ impl Settings {
         let text = std::fs::read_to_string(path)
             .with_context(|| format!("cannot read the config file {}", path.display()))?;
         Self::parse(&text, path)
+    }
+
+    /// Loads `path`, named by `--config`: unlike the default file, it must exist.
+    pub fn load_named(path: &Path) -> Result<Settings> {
+        if !path.exists() {
+            bail!("the config file {} does not exist", path.display());
+        }
+        Self::load(path)
     }
 
     fn parse(text: &str, path: &Path) -> Result<Settings> {
@@ -165,14 +179,35 @@ impl Settings {
         Ok(Settings {
             file: Some(path.to_owned()),
             tables,
+            env: None,
         })
+    }
+
+    /// Settings from a config file's text and a stand-in environment, for unit tests
+    /// that must not depend on (or change) the test process's environment.
+    #[cfg(test)]
+    pub(crate) fn for_tests(config: &str, env: &[(&str, &str)]) -> Settings {
+        let mut settings = Self::parse(config, Path::new("test.toml")).expect("test config");
+        settings.env = Some(
+            env.iter()
+                .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+                .collect(),
+        );
+        settings
+    }
+
+    fn env_var(&self, var: &str) -> Option<String> {
+        match &self.env {
+            Some(env) => env.get(var).cloned(),
+            None => std::env::var(var).ok(),
+        }
     }
 
     /// The value of `key` (lower case, e.g. `base_url`) for `vendor`.
     pub fn get(&self, vendor: Vendor, key: &str) -> Option<String> {
         let var = format!("{}{}", vendor.env_prefix(), key.to_ascii_uppercase());
-        match std::env::var(&var) {
-            Ok(v) if !v.is_empty() => Some(v),
+        match self.env_var(&var) {
+            Some(v) if !v.is_empty() => Some(v),
             _ => self
                 .tables
                 .get(vendor.name())

@@ -36,8 +36,10 @@ use clap::{Parser, Subcommand, ValueEnum};
 #[command(name = "grantbridge", version, about, long_about)]
 pub struct Cli {
     /// Config file with per-vendor settings (environment variables win over it).
-    #[arg(long, global = true, default_value = "grantbridge.toml")]
-    pub config: PathBuf,
+    /// Without this option, `grantbridge.toml` in the working directory is read if it
+    /// exists; a file named here must exist.
+    #[arg(long, global = true)]
+    pub config: Option<PathBuf>,
     /// Machine-readable JSON on stdout instead of tables.
     #[arg(long, global = true)]
     pub json: bool,

@@ -51,6 +51,39 @@ pub async fn connect(system: SystemRef, settings: &Settings) -> Result<Connected
 }
 
 async fn connect_remote(vendor: Vendor, settings: &Settings) -> Result<Arc<dyn AccessSystem>> {
+    Ok(match remote_config(vendor, settings)? {
+        RemoteConfig::Visier(config) => {
+            Arc::new(grantbridge_visier::VisierSystem::connect(config).await?)
+        }
+        RemoteConfig::Segment(config) => {
+            Arc::new(grantbridge_segment::SegmentSystem::connect(config).await?)
+        }
+        RemoteConfig::Pyramid(config) => {
+            Arc::new(grantbridge_pyramid::PyramidSystem::connect(config).await?)
+        }
+    })
+}
+
+/// A vendor's client configuration as the CLI builds it from the settings.
+enum RemoteConfig {
+    Visier(VisierConfig),
+    Segment(SegmentConfig),
+    Pyramid(PyramidConfig),
+}
+
+impl RemoteConfig {
+    /// The transport options (rate limits included).
+    #[cfg(test)]
+    fn options(&self) -> &grantbridge_core::http::ClientOptions {
+        match self {
+            RemoteConfig::Visier(c) => &c.options,
+            RemoteConfig::Segment(c) => &c.options,
+            RemoteConfig::Pyramid(c) => &c.options,
+        }
+    }
+}
+
+fn remote_config(vendor: Vendor, settings: &Settings) -> Result<RemoteConfig> {
     // The adapters read the environment variable names; answer them from the settings
     // (environment first, then the config file).
     let lookup = |var: &str| -> Option<String> {
@@ -69,7 +102,7 @@ async fn connect_remote(vendor: Vendor, settings: &Settings) -> Result<Arc<dyn A
             if let Some(limits) = limits {
                 config = config.with_options(|o| o.rate_limits(limits));
             }
-            Arc::new(grantbridge_visier::VisierSystem::connect(config).await?)
+            RemoteConfig::Visier(config)
         }
         Vendor::Segment => {
             let token = settings.require(vendor, "token")?;
@@ -80,14 +113,14 @@ async fn connect_remote(vendor: Vendor, settings: &Settings) -> Result<Arc<dyn A
             if let Some(limits) = limits {
                 config.options = config.options.rate_limits(limits);
             }
-            Arc::new(grantbridge_segment::SegmentSystem::connect(config).await?)
+            RemoteConfig::Segment(config)
         }
         Vendor::Pyramid => {
             let mut config = PyramidConfig::from_lookup(lookup)?;
             if let Some(limits) = limits {
                 config.options = config.options.rate_limits(limits);
             }
-            Arc::new(grantbridge_pyramid::PyramidSystem::connect(config).await?)
+            RemoteConfig::Pyramid(config)
         }
     })
 }
@@ -265,5 +298,156 @@ impl RunningSandbox {
             RunningSandbox::Segment(s) => s.shutdown().await,
             RunningSandbox::Pyramid(s) => s.shutdown().await,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use grantbridge_core::http::{RateLimit, RateLimitPolicy};
+
+    use super::*;
+
+    /// Settings for all three vendors, as a config file could hold them. Nothing is
+    /// contacted: only the client configurations are built.
+    const CONFIG: &str = "\
+[visier]
+base_url = \"https://acme.api.visier.io\"
+api_key = \"key\"
+username = \"svc@acme.example\"
+password = \"pw\"
+
+[segment]
+token = \"token\"
+
+[pyramid]
+base_url = \"https://pyramid.acme.example\"
+username = \"svc\"
+password = \"pw\"
+";
+
+    /// The rate-limit policy in the client options the CLI builds for `vendor`, as its
+    /// `Debug` text (the options keep the policy to themselves; `Debug` shows it whole).
+    fn policy(vendor: Vendor, config: &str, env: &[(&str, &str)]) -> Result<String> {
+        let settings = Settings::for_tests(config, env);
+        let options = format!("{:?}", remote_config(vendor, &settings)?.options());
+        let field = "rate_limits: ";
+        let start = options.find(field).expect("rate_limits in Debug") + field.len();
+        let len = options[start..]
+            .find(", max_response_bytes")
+            .expect("the field after rate_limits");
+        Ok(options[start..start + len].to_owned())
+    }
+
+    fn per_minute(n: u32) -> RateLimit {
+        RateLimit::new(n, Duration::from_secs(60))
+    }
+
+    fn var(vendor: Vendor) -> String {
+        format!("{}RATE_LIMIT", vendor.env_prefix())
+    }
+
+    #[test]
+    fn without_a_setting_the_vendors_published_limits_apply() {
+        // README: Visier 100/min and 6000/h, Segment IAM mutations 60/min; Pyramid
+        // publishes none.
+        let visier = RateLimitPolicy::default()
+            .default_limit(per_minute(100))
+            .default_limit(RateLimit::new(6000, Duration::from_secs(3600)));
+        let segment = RateLimitPolicy::default().class(IAM_MUTATION, per_minute(60));
+        let pyramid = RateLimitPolicy::default();
+        for (vendor, want) in [
+            (Vendor::Visier, visier),
+            (Vendor::Segment, segment),
+            (Vendor::Pyramid, pyramid),
+        ] {
+            assert_eq!(
+                policy(vendor, CONFIG, &[]).expect("config"),
+                format!("{want:?}"),
+                "{vendor}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_number_is_requests_per_minute_for_every_class_and_replaces_the_defaults() {
+        let want = format!(
+            "{:?}",
+            RateLimitPolicy::default()
+                .default_limit(per_minute(250))
+                .class(IAM_MUTATION, per_minute(250))
+        );
+        for vendor in Vendor::ALL {
+            for value in ["250", " 250 "] {
+                let got = policy(vendor, CONFIG, &[(&var(vendor), value)]).expect("valid");
+                assert_eq!(got, want, "{vendor} {value:?}");
+            }
+            // The config file's `rate_limit` key, a TOML number or string.
+            for value in ["250", "\"250\""] {
+                let config = CONFIG.replace(
+                    &format!("[{vendor}]\n"),
+                    &format!("[{vendor}]\nrate_limit = {value}\n"),
+                );
+                assert_eq!(
+                    policy(vendor, &config, &[]).expect("valid"),
+                    want,
+                    "{vendor}"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn none_removes_every_client_side_limit() {
+        let want = format!("{:?}", RateLimitPolicy::default());
+        for vendor in Vendor::ALL {
+            for value in ["none", "NONE", " None "] {
+                let got = policy(vendor, CONFIG, &[(&var(vendor), value)]).expect("valid");
+                assert_eq!(got, want, "{vendor} {value:?}");
+            }
+        }
+    }
+
+    #[test]
+    fn an_invalid_value_is_an_error_naming_the_variable() {
+        for vendor in Vendor::ALL {
+            for value in [
+                "abc",
+                "0",
+                "-5",
+                "1.5",
+                "100/min",
+                "none please",
+                "4294967296",
+            ] {
+                let err = policy(vendor, CONFIG, &[(&var(vendor), value)])
+                    .expect_err("an invalid rate limit");
+                let text = format!("{err:#}");
+                assert!(text.contains(&var(vendor)), "{vendor} {value:?}: {text}");
+                assert!(text.contains("none"), "{vendor} {value:?}: {text}");
+            }
+        }
+    }
+
+    #[test]
+    fn the_environment_wins_over_the_config_file() {
+        let config = CONFIG.replace("[segment]\n", "[segment]\nrate_limit = \"10\"\n");
+        let unlimited = format!("{:?}", RateLimitPolicy::default());
+        let ten = format!(
+            "{:?}",
+            RateLimitPolicy::default()
+                .default_limit(per_minute(10))
+                .class(IAM_MUTATION, per_minute(10))
+        );
+        let env = |v| policy(Vendor::Segment, &config, &[("SEGMENT_RATE_LIMIT", v)]);
+        assert_eq!(env("none").expect("valid"), unlimited);
+        // An empty variable counts as unset: the file's value applies.
+        assert_eq!(env("").expect("valid"), ten);
+        // A bad value in the file is not read when the environment sets one.
+        let bad = CONFIG.replace("[segment]\n", "[segment]\nrate_limit = \"fast\"\n");
+        let got = policy(Vendor::Segment, &bad, &[("SEGMENT_RATE_LIMIT", "none")]);
+        assert_eq!(got.expect("the environment's value"), unlimited);
+        assert!(policy(Vendor::Segment, &bad, &[]).is_err());
     }
 }

@@ -1,15 +1,62 @@
 //! The `grantbridge` binary end to end, against emulators served by
 //! `grantbridge sandbox serve` in a child process (so state persists across commands).
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
+use std::ffi::OsStr;
 use std::io::{BufRead, BufReader, Read};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
 
 use grantbridge_core::engine::{Change, Plan, RunReport, Snapshot};
+use grantbridge_core::sandbox::{LoggedRequest, RateWindow, RequestLog, SandboxOptions};
 use grantbridge_core::{Assignment, Principal, ProfileId, SystemId};
+use grantbridge_segment::IAM_MUTATION;
+use grantbridge_segment::sandbox::{Seed as SegmentSeed, SegmentSandbox};
+use grantbridge_visier::sandbox::{Seed as VisierSeed, VisierSandbox};
 
 const BIN: &str = env!("CARGO_BIN_EXE_grantbridge");
+
+/// Every variable the CLI reads settings from: removed from its environment before a
+/// test sets its own.
+const CLI_VARS: &[&str] = &[
+    "VISIER_BASE_URL",
+    "VISIER_API_KEY",
+    "VISIER_USERNAME",
+    "VISIER_PASSWORD",
+    "VISIER_TOKEN",
+    "VISIER_ASID_TOKEN",
+    "VISIER_CLIENT_ID",
+    "VISIER_CLIENT_SECRET",
+    "VISIER_TENANT",
+    "SEGMENT_BASE_URL",
+    "SEGMENT_TOKEN",
+    "PYRAMID_BASE_URL",
+    "PYRAMID_USERNAME",
+    "PYRAMID_PASSWORD",
+    "PYRAMID_TOKEN",
+    "PYRAMID_TENANT",
+    "VISIER_RATE_LIMIT",
+    "SEGMENT_RATE_LIMIT",
+    "PYRAMID_RATE_LIMIT",
+];
+
+/// Runs the CLI in `dir` with `env` as the only settings in its environment.
+fn run_cli<K: AsRef<OsStr>, V: AsRef<OsStr>>(
+    dir: &Path,
+    env: impl IntoIterator<Item = (K, V)>,
+    args: &[&str],
+) -> Output {
+    let mut cmd = Command::new(BIN);
+    cmd.args(args)
+        .current_dir(dir)
+        .env_remove("RUST_LOG")
+        .env("NO_COLOR", "1");
+    for var in CLI_VARS {
+        cmd.env_remove(var);
+    }
+    cmd.envs(env);
+    cmd.output().expect("run grantbridge")
+}
 
 /// `grantbridge sandbox serve`, killed on drop.
 struct Served {
@@ -48,34 +95,7 @@ impl Served {
 
     /// Runs the CLI with the emulators' settings in its environment, in `dir`.
     fn run(&self, dir: &Path, args: &[&str]) -> Output {
-        let mut cmd = Command::new(BIN);
-        cmd.args(args)
-            .current_dir(dir)
-            .env_remove("RUST_LOG")
-            // A config file nobody wrote: the environment alone configures the CLI.
-            .env("NO_COLOR", "1");
-        for var in [
-            "VISIER_BASE_URL",
-            "VISIER_API_KEY",
-            "VISIER_USERNAME",
-            "VISIER_PASSWORD",
-            "VISIER_TOKEN",
-            "VISIER_CLIENT_ID",
-            "VISIER_CLIENT_SECRET",
-            "SEGMENT_BASE_URL",
-            "SEGMENT_TOKEN",
-            "PYRAMID_BASE_URL",
-            "PYRAMID_USERNAME",
-            "PYRAMID_PASSWORD",
-            "PYRAMID_TOKEN",
-            "VISIER_RATE_LIMIT",
-            "SEGMENT_RATE_LIMIT",
-            "PYRAMID_RATE_LIMIT",
-        ] {
-            cmd.env_remove(var);
-        }
-        cmd.envs(&self.env);
-        cmd.output().expect("run grantbridge")
+        run_cli(dir, &self.env, args)
     }
 }
 
@@ -84,6 +104,77 @@ impl Drop for Served {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
+}
+
+/// Visier and Segment emulators in this test process, so that their request logs can be
+/// read; the CLI reaches them through the variables `grantbridge sandbox serve` prints.
+struct InProcess {
+    /// Serves the emulators for as long as the test runs.
+    _rt: tokio::runtime::Runtime,
+    visier: VisierSandbox,
+    segment: SegmentSandbox,
+}
+
+impl InProcess {
+    fn start() -> InProcess {
+        let rt = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()
+            .expect("runtime");
+        let (visier, segment) = rt.block_on(async {
+            let visier = VisierSandbox::start(VisierSeed::Demo, SandboxOptions::default())
+                .await
+                .expect("visier");
+            // As the CLI's own emulators: Segment's 60 mutations/min scaled to 6000.
+            let segment = SegmentSandbox::start(
+                SegmentSeed::Demo,
+                SandboxOptions::default()
+                    .with_class_rate_limit(IAM_MUTATION, RateWindow::per_minute(6000)),
+            )
+            .await
+            .expect("segment");
+            (visier, segment)
+        });
+        InProcess {
+            _rt: rt,
+            visier,
+            segment,
+        }
+    }
+
+    fn run(&self, dir: &Path, args: &[&str]) -> Output {
+        let v = self.visier.credentials();
+        let env = [
+            ("VISIER_BASE_URL", self.visier.base_url()),
+            ("VISIER_API_KEY", v.api_key.expose().to_owned()),
+            ("VISIER_USERNAME", v.username.clone()),
+            ("VISIER_PASSWORD", v.password.expose().to_owned()),
+            ("VISIER_RATE_LIMIT", "none".to_owned()),
+            ("SEGMENT_BASE_URL", self.segment.base_url()),
+            ("SEGMENT_TOKEN", self.segment.token().to_owned()),
+            ("SEGMENT_RATE_LIMIT", "6000".to_owned()),
+        ];
+        run_cli(dir, env, args)
+    }
+}
+
+/// A write request as sent: method, target (path and query) and body.
+type Write = (String, String, String);
+
+/// The write requests (anything but `GET`/`HEAD`) in `log` after sequence number
+/// `after` (all of them when `None`).
+fn writes_after(log: &RequestLog, after: Option<u64>) -> Vec<Write> {
+    log.entries()
+        .into_iter()
+        .filter(|e: &LoggedRequest| after.is_none_or(|seq| e.seq > seq))
+        .filter(|e| e.method != "GET" && e.method != "HEAD")
+        .map(|e| (e.method.clone(), e.raw_target.clone(), e.body_text()))
+        .collect()
+}
+
+fn last_seq(log: &RequestLog) -> Option<u64> {
+    log.last().map(|e| e.seq)
 }
 
 fn tempdir() -> tempfile::TempDir {
@@ -196,13 +287,20 @@ fn snapshot_report_and_diff_read_the_systems() {
 
 #[test]
 fn plan_dry_run_apply_resume_and_rollback() {
-    let served = Served::start("all");
+    // In-process emulators: the Segment request log shows what each command sent.
+    let emulators = InProcess::start();
+    let log = emulators.segment.log();
     let dir = tempdir();
-    let before = snapshot(&served, dir.path(), "segment", "before.json");
+    let d = dir.path();
+    let snapshot = |file: &str| -> Snapshot {
+        ok(&emulators.run(d, &["snapshot", "--system", "segment", "--out", file]));
+        Snapshot::load(d.join(file)).expect("snapshot file")
+    };
+    let before = snapshot("before.json");
     let map = mapping("visier-to-segment.toml");
     let map = map.to_str().expect("utf-8 path");
-    ok(&served.run(
-        dir.path(),
+    ok(&emulators.run(
+        d,
         &[
             "plan",
             "--from",
@@ -215,36 +313,52 @@ fn plan_dry_run_apply_resume_and_rollback() {
             "plan.json",
         ],
     ));
-    let plan = Plan::load(dir.path().join("plan.json")).expect("plan file");
+    let plan = Plan::load(d.join("plan.json")).expect("plan file");
     assert!(!plan.changes.is_empty());
     assert!(
         !plan.skipped.is_empty(),
         "the demo mapping skips some items"
     );
 
-    // Dry run: nothing changes, no report or journal is written.
-    let out = ok(&served.run(dir.path(), &["apply", "plan.json", "--to", "segment"]));
+    // Dry run: nothing is written, no report or journal either.
+    let mark = last_seq(&log);
+    let out = ok(&emulators.run(d, &["apply", "plan.json", "--to", "segment"]));
+    assert_eq!(
+        writes_after(&log, mark),
+        Vec::<Write>::new(),
+        "the dry run wrote"
+    );
     assert!(out.contains("dry run"), "{out}");
-    let after_dry = snapshot(&served, dir.path(), "segment", "dry.json");
+    let after_dry = snapshot("dry.json");
     assert_eq!(after_dry.assignments, before.assignments);
-    assert!(!dir.path().join("plan.journal.jsonl").exists());
+    assert!(!d.join("plan.journal.jsonl").exists());
 
     // Apply for real.
-    ok(&served.run(
-        dir.path(),
-        &["apply", "plan.json", "--to", "segment", "--yes"],
-    ));
-    let report = RunReport::load(dir.path().join("plan.report.json")).expect("report");
+    let mark = last_seq(&log);
+    ok(&emulators.run(d, &["apply", "plan.json", "--to", "segment", "--yes"]));
+    let first_run = writes_after(&log, mark);
+    assert!(!first_run.is_empty(), "the first run wrote nothing");
+    let report = RunReport::load(d.join("plan.report.json")).expect("report");
     assert_eq!(report.counts().applied, plan.changes.len());
-    let applied = snapshot(&served, dir.path(), "segment", "applied.json");
+    let applied = snapshot("applied.json");
     assert_ne!(applied.assignments, before.assignments);
 
-    // Same command, same journal: everything is resumed, nothing is sent again.
-    ok(&served.run(
-        dir.path(),
-        &["apply", "plan.json", "--to", "segment", "--yes"],
-    ));
-    let again = RunReport::load(dir.path().join("plan.report.json")).expect("report");
+    // Same command, same journal: everything is resumed, nothing is sent again. The
+    // emulator's log shows it: none of the first run's write requests (method, target
+    // and body) is repeated, and no other write is sent either.
+    let mark = last_seq(&log);
+    ok(&emulators.run(d, &["apply", "plan.json", "--to", "segment", "--yes"]));
+    let second_run = writes_after(&log, mark);
+    let first: BTreeSet<&Write> = first_run.iter().collect();
+    let repeated: Vec<&Write> = second_run.iter().filter(|w| first.contains(w)).collect();
+    assert!(
+        repeated.is_empty(),
+        "the resumed run repeated {} write(s) of the first, e.g. {:?}",
+        repeated.len(),
+        repeated.first()
+    );
+    assert_eq!(second_run, Vec::<Write>::new(), "the resumed run wrote");
+    let again = RunReport::load(d.join("plan.report.json")).expect("report");
     assert_eq!(
         again.counts().resumed,
         plan.changes.len(),
@@ -255,14 +369,11 @@ fn plan_dry_run_apply_resume_and_rollback() {
         again.counts().applied + again.counts().already_in_state,
         plan.changes.len()
     );
-    assert_eq!(
-        snapshot(&served, dir.path(), "segment", "again.json").assignments,
-        applied.assignments
-    );
+    assert_eq!(snapshot("again.json").assignments, applied.assignments);
 
     // Planning again finds nothing left to do.
-    ok(&served.run(
-        dir.path(),
+    ok(&emulators.run(
+        d,
         &[
             "plan",
             "--from",
@@ -275,20 +386,176 @@ fn plan_dry_run_apply_resume_and_rollback() {
             "plan2.json",
         ],
     ));
-    assert!(
-        Plan::load(dir.path().join("plan2.json"))
-            .expect("plan")
-            .is_empty()
-    );
+    assert!(Plan::load(d.join("plan2.json")).expect("plan").is_empty());
 
     // Rollback restores the snapshot taken before the run.
-    ok(&served.run(
-        dir.path(),
+    ok(&emulators.run(
+        d,
         &["rollback", "plan.report.json", "--to", "segment", "--yes"],
     ));
-    let rolled = snapshot(&served, dir.path(), "segment", "rolled.json");
+    let rolled = snapshot("rolled.json");
     assert_eq!(rolled.assignments, before.assignments);
     assert_eq!(rolled.memberships, before.memberships);
+}
+
+#[test]
+fn environment_variables_win_over_the_config_file_and_over_config_flag() {
+    // README: settings come from the environment or from a config file
+    // (`grantbridge.toml`, or `--config FILE`) whose tables use the variable names
+    // without the vendor prefix; environment variables win.
+    let served = Served::start("all");
+    let dir = tempdir();
+    let d = dir.path();
+    std::fs::create_dir(d.join("elsewhere")).expect("mkdir");
+    let segment_file = |token: &str| {
+        format!(
+            "[segment]\nbase_url = \"{}\"\ntoken = \"{token}\"\nrate_limit = \"6000\"\n",
+            served.url("SEGMENT_BASE_URL")
+        )
+    };
+    let visier_file = |password: &str| {
+        format!(
+            "[visier]\nbase_url = \"{}\"\napi_key = \"{}\"\nusername = \"{}\"\n\
+             password = \"{password}\"\nrate_limit = \"none\"\n",
+            served.url("VISIER_BASE_URL"),
+            served.url("VISIER_API_KEY"),
+            served.url("VISIER_USERNAME"),
+        )
+    };
+    let good_token = served.url("SEGMENT_TOKEN");
+    let good_password = served.url("VISIER_PASSWORD");
+    let wrong_token = "sgp_wrong_token_from_somewhere";
+    let wrong_password = "wrong-visier-password";
+    // (file contents, environment, whether the snapshot must succeed)
+    type Case<'a> = (&'a str, String, Vec<(&'a str, &'a str)>, bool);
+    let cases: Vec<Case> = vec![
+        // The file alone configures the CLI...
+        ("segment", segment_file(&good_token), vec![], true),
+        ("visier", visier_file(&good_password), vec![], true),
+        // ...a value from the environment replaces the file's wrong one...
+        (
+            "segment",
+            segment_file(wrong_token),
+            vec![("SEGMENT_TOKEN", good_token.as_str())],
+            true,
+        ),
+        (
+            "visier",
+            visier_file(wrong_password),
+            vec![("VISIER_PASSWORD", good_password.as_str())],
+            true,
+        ),
+        // ...and replaces the file's right one too: the environment wins, it is not a
+        // fallback.
+        (
+            "segment",
+            segment_file(&good_token),
+            vec![("SEGMENT_TOKEN", wrong_token)],
+            false,
+        ),
+        (
+            "visier",
+            visier_file(&good_password),
+            vec![("VISIER_PASSWORD", wrong_password)],
+            false,
+        ),
+    ];
+    for (system, contents, env, succeeds) in &cases {
+        // The default file in the working directory, then a file named by --config
+        // (with no default file beside it).
+        for named in [false, true] {
+            let _ = std::fs::remove_file(d.join("grantbridge.toml"));
+            let _ = std::fs::remove_file(d.join("elsewhere/custom.toml"));
+            let mut args = vec!["snapshot", "--system", system, "--out", "s.json"];
+            if named {
+                std::fs::write(d.join("elsewhere/custom.toml"), contents).expect("write");
+                args.extend(["--config", "elsewhere/custom.toml"]);
+            } else {
+                std::fs::write(d.join("grantbridge.toml"), contents).expect("write");
+            }
+            let out = run_cli(d, env.iter().copied(), &args);
+            let code = if *succeeds { Some(0) } else { Some(1) };
+            let what = format!(
+                "{system}, --config: {named}, env {:?}:\n{}",
+                env.iter().map(|(k, _)| k).collect::<Vec<_>>(),
+                stderr(&out)
+            );
+            assert_eq!(out.status.code(), code, "{what}");
+            if !succeeds {
+                // Refused for the wrong credential, not for anything else.
+                assert!(stderr(&out).contains("authentication failed"), "{what}");
+            }
+        }
+    }
+}
+
+#[test]
+fn a_config_file_named_by_the_flag_must_exist() {
+    let served = Served::start("segment");
+    let dir = tempdir();
+    // No grantbridge.toml here: without --config that is fine...
+    ok(&served.run(dir.path(), &["snapshot", "--system", "segment"]));
+    // ...but a file named by --config that is not there is an error naming it, not a
+    // silent run without it.
+    let out = served.run(
+        dir.path(),
+        &[
+            "--config",
+            "nowhere.toml",
+            "snapshot",
+            "--system",
+            "segment",
+        ],
+    );
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("nowhere.toml") && stderr(&out).contains("does not exist"),
+        "{}",
+        stderr(&out)
+    );
+}
+
+#[test]
+fn an_invalid_rate_limit_is_a_clear_error_and_valid_ones_work() {
+    let served = Served::start("segment");
+    let dir = tempdir();
+    let d = dir.path();
+    let with = |value: &str| -> Output {
+        let mut env = served.env.clone();
+        env.insert("SEGMENT_RATE_LIMIT".to_owned(), value.to_owned());
+        run_cli(
+            d,
+            &env,
+            &["snapshot", "--system", "segment", "--out", "s.json"],
+        )
+    };
+    for value in ["6000", "none", "NONE"] {
+        ok(&with(value));
+    }
+    for value in ["fast", "0", "-1", "60/min"] {
+        let out = with(value);
+        assert_eq!(out.status.code(), Some(1), "{value}: {}", stderr(&out));
+        let err = stderr(&out);
+        assert!(
+            err.contains("SEGMENT_RATE_LIMIT") && err.contains("none"),
+            "{value}: {err}"
+        );
+    }
+    // The same value from the config file is refused the same way.
+    let mut env = served.env.clone();
+    env.remove("SEGMENT_RATE_LIMIT");
+    std::fs::write(
+        d.join("grantbridge.toml"),
+        "[segment]\nrate_limit = \"fast\"\n",
+    )
+    .expect("write");
+    let out = run_cli(d, &env, &["snapshot", "--system", "segment"]);
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("SEGMENT_RATE_LIMIT"),
+        "{}",
+        stderr(&out)
+    );
 }
 
 #[test]
