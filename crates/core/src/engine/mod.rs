@@ -36,22 +36,23 @@
 //! ```
 
 mod execute;
+mod journal;
 pub mod mapping;
 mod plan;
 mod report;
 mod snapshot;
 mod translate;
 
-pub use execute::{
-    ExecuteOptions, ItemResult, Progress, ProgressFn, RunCounts, RunReport, execute, read_journal,
-};
+pub use execute::{ExecuteOptions, Progress, ProgressFn, execute};
+pub use journal::read_journal;
 pub use mapping::{
     GroupMatch, Location, MAPPING_VERSION, Mapping, PrincipalMatch, ProfileRef, Rule, RuleTarget,
     ScopePattern, ValidityPolicy,
 };
 pub use plan::{Change, Mode, PLAN_FORMAT_VERSION, Plan, PlanSummary, SummaryRow, plan};
 pub use report::{
-    AccessRow, OutcomeRow, access_rows, outcome_rows, write_access_csv, write_outcomes_csv,
+    AccessRow, ItemResult, OutcomeRow, RunCounts, RunReport, access_rows, outcome_rows,
+    write_access_csv, write_outcomes_csv,
 };
 pub use snapshot::{SNAPSHOT_FORMAT_VERSION, Snapshot};
 pub use translate::{Desired, SkipReason, Skipped, SkippedItem, translate, translate_at};

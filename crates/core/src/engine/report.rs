@@ -1,15 +1,141 @@
-//! Exports for people: the access-review CSV of a snapshot and a run's outcomes.
+//! Reports: what a run did ([`RunReport`], the result of [`execute`]), and exports for
+//! people: the access-review CSV of a snapshot and a run's outcomes.
+//!
+//! [`execute`]: super::execute
 
 use std::collections::HashMap;
 use std::io::Write;
+use std::path::Path;
 
-use serde::Serialize;
+use jiff::Timestamp;
+use serde::{Deserialize, Serialize};
 
-use super::execute::RunReport;
+use super::plan::{Change, Plan};
 use super::snapshot::Snapshot;
 use crate::error::{Error, Result};
+use crate::ids::SystemId;
 use crate::model::{Assignment, Principal, Validity};
 use crate::traits::Outcome;
+
+/// One change of a run and what became of it.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ItemResult {
+    /// Index of the change in the plan.
+    pub index: usize,
+    /// The change.
+    pub change: Change,
+    /// The outcome; `None` when not run (dry run).
+    pub outcome: Option<Outcome>,
+    /// Whether the outcome was read from the journal of an earlier run.
+    #[serde(default)]
+    pub resumed: bool,
+}
+
+/// Counts of a run.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct RunCounts {
+    /// Changes made.
+    pub applied: usize,
+    /// Changes already in place.
+    pub already_in_state: usize,
+    /// Changes that failed.
+    pub failed: usize,
+    /// Changes not run (dry run).
+    pub not_run: usize,
+    /// Changes whose outcome came from the journal.
+    pub resumed: usize,
+}
+
+/// The result of [`execute`](super::execute()): every change of the plan with its outcome.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct RunReport {
+    /// The plan's [`fingerprint`](Plan::fingerprint).
+    pub plan_fingerprint: String,
+    /// The system changed.
+    pub target: SystemId,
+    /// Whether this was a dry run.
+    pub dry_run: bool,
+    /// The plan's `removals_first`, so derived plans keep the order rule.
+    pub removals_first: bool,
+    /// When the run started.
+    pub started_at: Timestamp,
+    /// When it ended.
+    pub finished_at: Timestamp,
+    /// One entry per change, in plan order.
+    pub items: Vec<ItemResult>,
+}
+
+impl RunReport {
+    /// Counts by outcome.
+    pub fn counts(&self) -> RunCounts {
+        let mut c = RunCounts::default();
+        for item in &self.items {
+            match &item.outcome {
+                None => c.not_run += 1,
+                Some(Outcome::Applied) => c.applied += 1,
+                Some(Outcome::AlreadyInState) => c.already_in_state += 1,
+                Some(Outcome::Failed(_)) => c.failed += 1,
+            }
+            if item.resumed {
+                c.resumed += 1;
+            }
+        }
+        c
+    }
+
+    /// Whether any change failed.
+    pub fn has_failures(&self) -> bool {
+        self.counts().failed > 0
+    }
+
+    /// A plan of only the changes that failed ("retry only the failures").
+    pub fn failures_plan(&self) -> Plan {
+        let changes = self
+            .items
+            .iter()
+            .filter(|i| matches!(i.outcome, Some(Outcome::Failed(_))))
+            .map(|i| i.change.clone())
+            .collect();
+        Plan::from_changes(self.target.clone(), changes, self.removals_first)
+    }
+
+    /// The plan that undoes this run: the inverse of every change it *applied*
+    /// (not of those already in place, failed or not run), restoring original windows.
+    pub fn rollback_plan(&self) -> Plan {
+        let changes = self
+            .items
+            .iter()
+            .rev()
+            .filter(|i| matches!(i.outcome, Some(Outcome::Applied)))
+            .map(|i| i.change.inverse())
+            .collect();
+        // Same order rule as the run (see `Plan::inverse`).
+        Plan::from_changes(self.target.clone(), changes, self.removals_first)
+    }
+
+    /// Serializes to pretty JSON.
+    pub fn to_json(&self) -> Result<String> {
+        serde_json::to_string_pretty(self).map_err(|e| Error::invalid("run report", e.to_string()))
+    }
+
+    /// Parses report JSON.
+    pub fn from_json(json: &str) -> Result<RunReport> {
+        serde_json::from_str(json).map_err(|e| Error::invalid("run report JSON", e.to_string()))
+    }
+
+    /// Writes the report as JSON.
+    pub fn save(&self, path: impl AsRef<Path>) -> Result<()> {
+        let path = path.as_ref();
+        std::fs::write(path, self.to_json()?).map_err(|e| Error::io(path, e))
+    }
+
+    /// Reads a report file.
+    pub fn load(path: impl AsRef<Path>) -> Result<RunReport> {
+        let path = path.as_ref();
+        let json = std::fs::read_to_string(path).map_err(|e| Error::io(path, e))?;
+        RunReport::from_json(&json)
+    }
+}
 
 /// One row of the access review: who holds what, where, when, and through which group.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
