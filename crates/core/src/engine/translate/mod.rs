@@ -1,20 +1,22 @@
 //! [`translate`]: a source snapshot through a mapping into the desired state of a
 //! target, with every source item that cannot be carried listed with its reason.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 use std::fmt;
 
 use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
 
-use super::mapping::{
-    GroupMatch, Mapping, PrincipalMatch, ProfileRef, Rule, RuleTarget, ValidityPolicy,
-};
+use super::mapping::{GroupMatch, Mapping, RuleTarget, ValidityPolicy};
 use super::snapshot::Snapshot;
 use crate::error::{Feature, Result};
 use crate::ids::{GroupId, ProfileId, SystemId, UserId};
 use crate::model::{Assignment, Membership, Principal, Scope, Validity};
 use crate::traits::Capabilities;
+
+mod resolve;
+
+use resolve::{Principals, ResolvedTarget, resolve_rules};
 
 /// Why a source item was not carried to the target.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -187,51 +189,6 @@ pub struct Desired {
     pub carried_memberships: Vec<usize>,
 }
 
-fn resolve_profile<'a>(
-    mapping: &Mapping,
-    rule: &Rule,
-    at: &super::mapping::Location,
-    r: &ProfileRef,
-    snapshot: &'a Snapshot,
-    side: &str,
-) -> Result<&'a crate::model::Profile> {
-    let by_id = |id: &str| snapshot.profiles.iter().find(|p| p.id.as_str() == id);
-    let by_name = |name: &str| -> Result<Option<&'a crate::model::Profile>> {
-        let mut hits = snapshot.profiles.iter().filter(|p| p.name == name);
-        match (hits.next(), hits.next()) {
-            (Some(p), None) => Ok(Some(p)),
-            (None, _) => Ok(None),
-            (Some(a), Some(b)) => Err(mapping.rule_error(
-                rule,
-                at,
-                format!(
-                    "{side} profile name {name:?} is ambiguous in {} (ids {} and {}); write \"id:…\"",
-                    snapshot.system, a.id, b.id
-                ),
-            )),
-        }
-    };
-    let found = match r {
-        ProfileRef::Id(id) => by_id(id),
-        ProfileRef::Name(name) => by_name(name)?,
-        ProfileRef::IdOrName(s) => match by_id(s) {
-            Some(p) => Some(p),
-            None => by_name(s)?,
-        },
-    };
-    found.ok_or_else(|| {
-        mapping.rule_error(
-            rule,
-            at,
-            format!(
-                "{side} profile {r} does not exist in the snapshot of {} ({} profiles)",
-                snapshot.system,
-                snapshot.profiles.len()
-            ),
-        )
-    })
-}
-
 /// Union of two windows if it is itself one window (they overlap or touch).
 pub(crate) fn union(a: Validity, b: Validity) -> Option<Validity> {
     // [a.from, a.until) and [b.from, b.until) touch iff a.from <= b.until and b.from <= a.until,
@@ -269,113 +226,13 @@ pub fn translate_at(
     let caps = target.capabilities;
 
     // 1. Resolve rules against both snapshots; a dangling reference is an error.
-    let mut resolved: HashMap<&ProfileId, Vec<(&RuleTarget, ResolvedTarget)>> = HashMap::new();
-    for rule in &mapping.rules {
-        let from = resolve_profile(mapping, rule, &rule.at, &rule.from, source, "source")?;
-        for t in &rule.to {
-            let r = match t {
-                RuleTarget::Profile { profile, at, .. } => {
-                    let p = resolve_profile(mapping, rule, at, profile, target, "target")?;
-                    ResolvedTarget::Profile(p.id.clone(), p.assignable_to.clone())
-                }
-                RuleTarget::Group { group, at } => {
-                    let g =
-                        target
-                            .groups
-                            .iter()
-                            .find(|g| g.id.as_str() == group)
-                            .or_else(|| target.groups.iter().find(|g| &g.name == group))
-                            .ok_or_else(|| {
-                                mapping.rule_error(
-                                rule,
-                                at,
-                                format!(
-                                    "target group {group:?} does not exist in the snapshot of {}{}",
-                                    target.system,
-                                    if caps.groups { "" } else { " (it has no groups at all)" }
-                                ),
-                            )
-                            })?;
-                    ResolvedTarget::Group(g.id.clone())
-                }
-            };
-            resolved.entry(&from.id).or_default().push((t, r));
-        }
-    }
+    let resolved = resolve_rules(mapping, source, target)?;
 
     // 2. Principal matching.
-    let target_users: HashMap<&str, &UserId> = target
-        .users
-        .iter()
-        .map(|u| (u.id.as_str(), &u.id))
-        .collect();
-    // `None` marks an address several target users share: matching it would be a guess.
-    let mut target_by_email: HashMap<&str, Option<&UserId>> = HashMap::new();
-    for u in &target.users {
-        if let Some(e) = &u.email {
-            target_by_email
-                .entry(e.normalized())
-                .and_modify(|hit| *hit = None)
-                .or_insert(Some(&u.id));
-        }
-    }
-    let source_users: HashMap<&UserId, &crate::model::User> =
-        source.users.iter().map(|u| (&u.id, u)).collect();
-    let map_user = |u: &UserId| -> std::result::Result<UserId, SkipReason> {
-        let none = || SkipReason::NoTargetUser { user: u.clone() };
-        if let Some(t) = mapping.user_map.get(u) {
-            return target_users
-                .get(t.as_str())
-                .map(|&t| t.clone())
-                .ok_or_else(none);
-        }
-        match mapping.principal_match {
-            PrincipalMatch::Id => target_users
-                .get(u.as_str())
-                .map(|&t| t.clone())
-                .ok_or_else(none),
-            PrincipalMatch::Email => {
-                let email = source_users
-                    .get(u)
-                    .and_then(|su| su.email.as_ref())
-                    .ok_or_else(none)?;
-                match target_by_email.get(email.normalized()) {
-                    Some(Some(t)) => Ok((*t).clone()),
-                    Some(None) => Err(SkipReason::AmbiguousTargetUser {
-                        user: u.clone(),
-                        email: email.to_string(),
-                    }),
-                    None => Err(none()),
-                }
-            }
-        }
-    };
+    let principals = Principals::new(mapping, source, target);
     let groups_carried = mapping.group_match != GroupMatch::None || !mapping.group_map.is_empty();
-    let source_groups: HashMap<&GroupId, &crate::model::Group> =
-        source.groups.iter().map(|g| (&g.id, g)).collect();
-    let target_groups: HashMap<&GroupId, &GroupId> =
-        target.groups.iter().map(|g| (&g.id, &g.id)).collect();
-    // Groups are sorted by id, so a shared name resolves to the lowest id, as before.
-    let mut target_group_names: HashMap<&str, &GroupId> = HashMap::new();
-    for g in &target.groups {
-        target_group_names.entry(g.name.as_str()).or_insert(&g.id);
-    }
-    let map_group = |g: &GroupId| -> std::result::Result<GroupId, SkipReason> {
-        let found = if let Some(t) = mapping.group_map.get(g) {
-            target_groups.get(t).copied()
-        } else {
-            match mapping.group_match {
-                GroupMatch::None => return Err(SkipReason::GroupsNotCarried),
-                GroupMatch::Id => target_groups.get(g).copied(),
-                GroupMatch::Name => source_groups
-                    .get(g)
-                    .and_then(|sg| target_group_names.get(sg.name.as_str()).copied()),
-            }
-        };
-        found
-            .cloned()
-            .ok_or(SkipReason::NoTargetGroup { group: g.clone() })
-    };
+    let map_user = |u: &UserId| principals.user(u);
+    let map_group = |g: &GroupId| principals.group(g);
 
     // 3. Assignments. Each source assignment becomes zero or more target items,
     //    collected in a flat list with the index of the source item behind each; one
@@ -390,14 +247,6 @@ pub fn translate_at(
     let mut warned: Vec<(usize, String)> = Vec::new();
     // Source items carried as a membership (these never count against limits).
     let mut carried_flags = vec![false; source.assignments.len()];
-    let skip = |skipped: &mut Vec<Skipped>, a: &Assignment, reason: SkipReason| {
-        skipped.push(Skipped {
-            item: SkippedItem::Assignment {
-                assignment: a.clone(),
-            },
-            reason,
-        });
-    };
     // Snapshots sort assignments by principal, so one lookup serves a whole run.
     let mut last: Option<(&Principal, std::result::Result<Principal, SkipReason>)> = None;
 
@@ -545,82 +394,16 @@ pub fn translate_at(
         }
     }
 
-    // 4. One window per key: sort by (key, source order), then fold each run of equal
-    //    keys in source order — windows that overlap or touch merge, a disjoint one is
-    //    skipped (the target holds one window per key). The sort is skipped when the
-    //    mapping kept the source order, as it usually does.
-    if !items.windows(2).all(|w| key_of(&w[0]) <= key_of(&w[1])) {
-        let mut order: Vec<usize> = (0..items.len()).collect();
-        order.sort_unstable_by(|&x, &y| {
-            key_of(&items[x])
-                .cmp(&key_of(&items[y]))
-                .then(item_sources[x].cmp(&item_sources[y]))
-        });
-        permute(&mut items, &mut item_sources, order);
-    }
-    // (entry in the folded list, source item behind it)
-    let mut fed: Vec<(usize, usize)> = Vec::with_capacity(items.len());
-    let mut kept = 0;
-    for next in 0..items.len() {
-        if kept > 0 && key_of(&items[kept - 1]) == key_of(&items[next]) {
-            let (held, window) = (items[kept - 1].validity, items[next].validity);
-            if held != window {
-                match union(held, window) {
-                    Some(u) => items[kept - 1].validity = u,
-                    None => {
-                        let a = &source.assignments[item_sources[next]];
-                        skip(&mut skipped, a, SkipReason::WindowConflict { kept: held });
-                        continue;
-                    }
-                }
-            }
-            fed.push((kept - 1, item_sources[next]));
-        } else {
-            items.swap(kept, next);
-            fed.push((kept, item_sources[next]));
-            kept += 1;
-        }
-    }
-    items.truncate(kept);
-    drop(item_sources);
-
-    // 5. Per-user limits: keep each user's first assignments in key order; the source
-    //    items behind the others are skipped, and no longer count as carried unless
-    //    they also fed a kept item or a membership.
-    let mut dropped = vec![false; items.len()];
-    if let Some(max) = caps.max_assignments_per_user {
-        let mut run: Option<(&Principal, u32)> = None;
-        for (i, a) in items.iter().enumerate() {
-            let n = match &mut run {
-                Some((p, n)) if *p == &a.principal => {
-                    *n += 1;
-                    *n
-                }
-                _ => run.insert((&a.principal, 1)).1,
-            };
-            dropped[i] = matches!(a.principal, Principal::User(_)) && n > max;
-        }
-        for &(entry, src) in &fed {
-            if dropped[entry] {
-                skip(
-                    &mut skipped,
-                    &source.assignments[src],
-                    SkipReason::PerUserLimit { max },
-                );
-            }
-        }
-        let mut i = 0;
-        items.retain(|_| {
-            i += 1;
-            !dropped[i - 1]
-        });
-    }
-    for &(entry, src) in &fed {
-        if !dropped[entry] {
-            carried_flags[src] = true;
-        }
-    }
-    drop(fed);
+    // 4. One window per key (merging overlapping windows), then 5. per-user limits.
+    let fed = one_window_per_key(&mut items, item_sources, source, &mut skipped);
+    per_user_limit(
+        &mut items,
+        &fed,
+        caps.max_assignments_per_user,
+        source,
+        &mut skipped,
+        &mut carried_flags,
+    );
     let carried_assignments: Vec<usize> = carried_flags
         .iter()
         .enumerate()
@@ -633,33 +416,14 @@ pub fn translate_at(
         .collect();
 
     // 6. Memberships.
-    let mut carried_memberships = Vec::new();
-    for (index, m) in source.memberships.iter().enumerate() {
-        let reason = if !groups_carried {
-            Some(SkipReason::GroupsNotCarried)
-        } else if !caps.groups || !caps.membership_write {
-            Some(SkipReason::TargetLacks {
-                feature: Feature::MembershipWrite,
-            })
-        } else {
-            match (map_user(&m.user), map_group(&m.group)) {
-                (Err(reason), _) | (_, Err(reason)) => Some(reason),
-                (Ok(user), Ok(group)) => {
-                    memberships.insert(Membership::new(user, group), ());
-                    carried_memberships.push(index);
-                    None
-                }
-            }
-        };
-        if let Some(reason) = reason {
-            skipped.push(Skipped {
-                item: SkippedItem::Membership {
-                    membership: m.clone(),
-                },
-                reason,
-            });
-        }
-    }
+    let carried_memberships = carry_memberships(
+        source,
+        &principals,
+        groups_carried,
+        caps,
+        &mut memberships,
+        &mut skipped,
+    );
 
     let manages_memberships = groups_carried
         || mapping
@@ -680,6 +444,149 @@ pub fn translate_at(
         carried_assignments,
         carried_memberships,
     })
+}
+
+/// Step 6 of [`translate_at`]: the source's memberships, into `memberships`; returns
+/// the indices of the source memberships carried.
+fn carry_memberships(
+    source: &Snapshot,
+    principals: &Principals<'_>,
+    groups_carried: bool,
+    caps: Capabilities,
+    memberships: &mut BTreeMap<Membership, ()>,
+    skipped: &mut Vec<Skipped>,
+) -> Vec<usize> {
+    let mut carried = Vec::new();
+    for (index, m) in source.memberships.iter().enumerate() {
+        let reason = if !groups_carried {
+            Some(SkipReason::GroupsNotCarried)
+        } else if !caps.groups || !caps.membership_write {
+            Some(SkipReason::TargetLacks {
+                feature: Feature::MembershipWrite,
+            })
+        } else {
+            match (principals.user(&m.user), principals.group(&m.group)) {
+                (Err(reason), _) | (_, Err(reason)) => Some(reason),
+                (Ok(user), Ok(group)) => {
+                    memberships.insert(Membership::new(user, group), ());
+                    carried.push(index);
+                    None
+                }
+            }
+        };
+        if let Some(reason) = reason {
+            skipped.push(Skipped {
+                item: SkippedItem::Membership {
+                    membership: m.clone(),
+                },
+                reason,
+            });
+        }
+    }
+    carried
+}
+
+/// Lists source assignment `a` as not carried, for `reason`.
+fn skip(skipped: &mut Vec<Skipped>, a: &Assignment, reason: SkipReason) {
+    skipped.push(Skipped {
+        item: SkippedItem::Assignment {
+            assignment: a.clone(),
+        },
+        reason,
+    });
+}
+
+/// Step 4 of [`translate_at`]: one window per key. Sorts by (key, source order), then
+/// folds each run of equal keys in source order: windows that overlap or touch merge, a
+/// disjoint one is skipped (the target holds one window per key). The sort is skipped
+/// when the mapping kept the source order, as it usually does. Returns, for each item
+/// folded, (entry in the folded list, source item behind it).
+fn one_window_per_key(
+    items: &mut Vec<Assignment>,
+    mut item_sources: Vec<usize>,
+    source: &Snapshot,
+    skipped: &mut Vec<Skipped>,
+) -> Vec<(usize, usize)> {
+    if !items.windows(2).all(|w| key_of(&w[0]) <= key_of(&w[1])) {
+        let mut order: Vec<usize> = (0..items.len()).collect();
+        order.sort_unstable_by(|&x, &y| {
+            key_of(&items[x])
+                .cmp(&key_of(&items[y]))
+                .then(item_sources[x].cmp(&item_sources[y]))
+        });
+        permute(items, &mut item_sources, order);
+    }
+    // (entry in the folded list, source item behind it)
+    let mut fed: Vec<(usize, usize)> = Vec::with_capacity(items.len());
+    let mut kept = 0;
+    for next in 0..items.len() {
+        if kept > 0 && key_of(&items[kept - 1]) == key_of(&items[next]) {
+            let (held, window) = (items[kept - 1].validity, items[next].validity);
+            if held != window {
+                match union(held, window) {
+                    Some(u) => items[kept - 1].validity = u,
+                    None => {
+                        let a = &source.assignments[item_sources[next]];
+                        skip(skipped, a, SkipReason::WindowConflict { kept: held });
+                        continue;
+                    }
+                }
+            }
+            fed.push((kept - 1, item_sources[next]));
+        } else {
+            items.swap(kept, next);
+            fed.push((kept, item_sources[next]));
+            kept += 1;
+        }
+    }
+    items.truncate(kept);
+    fed
+}
+
+/// Step 5 of [`translate_at`]: per-user limits. Keeps each user's first assignments in
+/// key order; the source items behind the others are skipped, and no longer count as
+/// carried unless they also fed a kept item or a membership.
+fn per_user_limit(
+    items: &mut Vec<Assignment>,
+    fed: &[(usize, usize)],
+    max_per_user: Option<u32>,
+    source: &Snapshot,
+    skipped: &mut Vec<Skipped>,
+    carried_flags: &mut [bool],
+) {
+    let mut dropped = vec![false; items.len()];
+    if let Some(max) = max_per_user {
+        let mut run: Option<(&Principal, u32)> = None;
+        for (i, a) in items.iter().enumerate() {
+            let n = match &mut run {
+                Some((p, n)) if *p == &a.principal => {
+                    *n += 1;
+                    *n
+                }
+                _ => run.insert((&a.principal, 1)).1,
+            };
+            dropped[i] = matches!(a.principal, Principal::User(_)) && n > max;
+        }
+        for &(entry, src) in fed {
+            if dropped[entry] {
+                skip(
+                    skipped,
+                    &source.assignments[src],
+                    SkipReason::PerUserLimit { max },
+                );
+            }
+        }
+        let mut i = 0;
+        items.retain(|_| {
+            i += 1;
+            !dropped[i - 1]
+        });
+    }
+    for &(entry, src) in fed {
+        if !dropped[entry] {
+            carried_flags[src] = true;
+        }
+    }
 }
 
 /// The identity of an assignment, borrowed (an [`AssignmentKey`](crate::AssignmentKey)
@@ -704,12 +611,4 @@ fn permute(items: &mut [Assignment], sources: &mut [usize], mut order: Vec<usize
             at = from;
         }
     }
-}
-
-enum ResolvedTarget {
-    Profile(
-        ProfileId,
-        std::collections::BTreeSet<crate::model::ScopeKind>,
-    ),
-    Group(GroupId),
 }
