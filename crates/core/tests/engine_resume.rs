@@ -705,14 +705,14 @@ fn begun_batches(journal: &Path) -> Vec<(u64, Vec<usize>)> {
 
 #[test]
 fn batches_keep_one_principals_changes_together_unless_they_alone_overflow() {
-    // Grants only (one kind, one phase), so the batches are cut from one list:
-    // u0 holds 2 changes, u1 2, u2 3, u3 4; batches of 3.
+    // Grants only (one kind, one phase), so the batches are cut from one list; users
+    // u0..u5 hold 1, 2, 3, 1, 3 and 4 changes; batches of 3.
+    let per_user = [1usize, 2, 3, 1, 3, 4];
     let system = InMemorySystem::builder(SystemId::new("dst").expect("id"))
         .capabilities(Capabilities::full())
-        .users((0..4).map(|i| User::new(uid("u", i))))
+        .users((0..per_user.len()).map(|i| User::new(uid("u", i))))
         .profiles((0..4).map(|p| Profile::new(ProfileId::new(format!("p{p}")).expect("id"), "P")))
         .build();
-    let per_user = [2usize, 2, 3, 4];
     let changes: Vec<engine::Change> = per_user
         .iter()
         .enumerate()
@@ -736,22 +736,24 @@ fn batches_keep_one_principals_changes_together_unless_they_alone_overflow() {
         ..ExecuteOptions::default()
     };
     let report = block_on(engine::execute(&plan, &system, &options)).expect("run");
-    assert_eq!(report.counts().applied, 11);
+    assert_eq!(report.counts().applied, 14);
     let owner = |i: usize| plan.changes[i].principal();
     let batches: Vec<Vec<Principal>> = begun_batches(&journal)
         .into_iter()
         .map(|(_, items)| items.into_iter().map(owner).collect())
         .collect();
     let u = |i| Principal::User(uid("u", i));
-    // u0 and u1 do not fit in 3 together; u2 fills one batch; u3's 4 are cut 3 + 1.
+    // u0 and u1 fill a batch exactly; u2 fills one; u3 and u4 (1 + 3) do not fit
+    // together; u5's 4 are cut 3 + 1.
     assert_eq!(
         batches,
         vec![
-            vec![u(0), u(0)],
-            vec![u(1), u(1)],
+            vec![u(0), u(1), u(1)],
             vec![u(2), u(2), u(2)],
-            vec![u(3), u(3), u(3)],
             vec![u(3)],
+            vec![u(4), u(4), u(4)],
+            vec![u(5), u(5), u(5)],
+            vec![u(5)],
         ]
     );
     let _ = std::fs::remove_file(&journal);
