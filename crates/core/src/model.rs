@@ -1,4 +1,4 @@
-//! The vendor-neutral access model (DESIGN.md §1).
+//! The vendor-neutral access model (docs/architecture.md, "The model").
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;

@@ -1,4 +1,4 @@
-//! The traits every connected system implements (DESIGN.md §2).
+//! The traits every connected system implements (docs/architecture.md, "The traits").
 //!
 //! Small traits, one umbrella: tools hold `Arc<dyn AccessSystem>`. All are
 //! object-safe through [`async_trait`]. Batch writes return exactly one [`Outcome`]

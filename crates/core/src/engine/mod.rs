@@ -1,4 +1,5 @@
-//! The engine: snapshot → translate → plan → execute → verify (DESIGN.md §3).
+//! The engine: snapshot → translate → plan → execute → verify (docs/architecture.md,
+//! "The engine").
 //!
 //! Nothing here does I/O beyond local files; systems are reached through the traits.
 //!

@@ -1,7 +1,7 @@
 //! Client-side rate limiting: sliding windows per endpoint class, tightened by the
 //! server's own hints, plus one concurrency cap.
 //!
-//! Why not `governor` (DESIGN §7 suggests it): governor reads its own clock
+//! Why not `governor` (docs/design.md §7 suggests it): governor reads its own clock
 //! (`quanta`), so tokio's paused test clock cannot drive it, and it has no way to
 //! lower the budget when the server says fewer requests are left or to pause a
 //! class after a 429. The state here is a few timestamps per class behind a mutex,

@@ -31,7 +31,7 @@
 //! * **Counters** ([`Stats`]): requests, retries, 429s, transport errors, bytes,
 //!   time in backoff and in the limiter, in total and per class.
 //!
-//! Retries are a small loop rather than `backon` (DESIGN §7): each decision needs
+//! Retries are a small loop rather than `backon` (docs/design.md §7): each decision needs
 //! the response, the request's idempotency and whether it was sent, the wait is a
 //! floor taken from the server, and every attempt must go back through the rate
 //! limiter and update counters and the span — expressible with backon's `when` and
