@@ -15,6 +15,7 @@
 //! Rooms (DESIGN §5):
 //!
 //! * [`wire`]: serde types as on the wire, and the typed 26-bit [`wire::PermissionSet`];
+//! * [`config`]: [`PyramidConfig`], what a client needs to connect;
 //! * [`client`]: [`PyramidClient`], one method per API2 method, usable on its own;
 //! * [`adapter`]: [`PyramidSystem`], the core [`AccessSystem`](grantbridge_core::AccessSystem);
 //! * `sandbox` (feature `sandbox`): a stateful in-process emulator of the API.
@@ -33,11 +34,11 @@
 
 pub mod adapter;
 pub mod client;
+pub mod config;
 #[cfg(feature = "sandbox")]
 pub mod sandbox;
 pub mod wire;
 
 pub use adapter::PyramidSystem;
-pub use client::{
-    KeyStyle, ObjectKeys, PermissionForm, PyramidClient, PyramidConfig, PyramidHooks,
-};
+pub use client::{PyramidClient, PyramidHooks};
+pub use config::{KeyStyle, ObjectKeys, PermissionForm, PyramidConfig};

@@ -42,6 +42,7 @@
 //!   (bit 22) with bit 9 or 18 is refused, the "needs" rules are not enforced;
 //! * a duplicate role name gets " (1)", " (2)", … appended (spec Q3).
 
+mod routes;
 mod seed;
 mod state;
 
@@ -59,8 +60,9 @@ use grantbridge_core::sandbox::{RateInfo, RequestLog, Sandbox, SandboxOptions, V
 use serde_json::{Value, json};
 
 pub use crate::wire::DEFAULT_TENANT_ID;
+use routes::Reply;
 pub use seed::{ADMIN_PASSWORD, ADMIN_USER, SUBSIDIARY_TENANT_ID, Seed};
-use state::{Reply, Store};
+use state::Store;
 
 use crate::client::PyramidConfig;
 

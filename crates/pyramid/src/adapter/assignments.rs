@@ -1,0 +1,338 @@
+//! Grant and revoke: shape and existence checks, then role bindings per profile and
+//! private profiles per user, with one outcome per item.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use futures::StreamExt;
+use futures::stream;
+use grantbridge_core::{
+    AccessSystem, Assignment, Entity, Error, Outcome, Principal, Scope, Validity,
+};
+
+use super::{FAN_OUT, PyramidSystem, outcome_unknown};
+use crate::wire::{ProfileRolesData, UpdateUserDb};
+
+/// Outcomes of some items of a batch, by index.
+type ItemOutcomes = Vec<(usize, Outcome)>;
+
+impl PyramidSystem {
+    /// The shape check every item passes before anything is read.
+    fn check_shape(&self, a: &Assignment) -> Option<Error> {
+        if let Some(feature) = self.capabilities().missing_for(a) {
+            return Some(Error::unsupported(self.id.as_str(), feature));
+        }
+        match &a.scope {
+            Scope::Tenant { code, .. } if *code != self.tenant => Some(Error::invalid(
+                format!("scope {}", a.scope),
+                format!("this system works in Pyramid tenant {}", self.tenant),
+            )),
+            Scope::Tenant {
+                include_children: true,
+                ..
+            } => Some(Error::invalid(
+                format!("scope {}", a.scope),
+                "Pyramid tenants have no children",
+            )),
+            _ => None,
+        }
+    }
+
+    pub(super) async fn change_assignments(
+        &self,
+        items: &[Assignment],
+        grant: bool,
+    ) -> Vec<Outcome> {
+        let mut out: Vec<Option<Outcome>> = items
+            .iter()
+            .map(|a| {
+                // A revoke matches the key whatever the window (the `AssignmentStore`
+                // contract), so a window on it is not a shape Pyramid lacks.
+                let key_only;
+                let a = if grant || a.validity.is_unbounded() {
+                    a
+                } else {
+                    key_only = Assignment {
+                        validity: Validity::ALWAYS,
+                        ..a.clone()
+                    };
+                    &key_only
+                };
+                self.check_shape(a).map(Outcome::Failed)
+            })
+            .collect();
+        let pending = |out: &[Option<Outcome>]| out.iter().any(Option::is_none);
+        if !pending(&out) {
+            return out.into_iter().flatten().collect();
+        }
+        let fail_rest = |out: &mut Vec<Option<Outcome>>, e: &Error| {
+            for o in out.iter_mut().filter(|o| o.is_none()) {
+                *o = Some(Outcome::Failed(e.clone()));
+            }
+        };
+        // Existence checks, one list read per kind, all at once.
+        let needs = |user: bool| {
+            items
+                .iter()
+                .zip(&out)
+                .any(|(a, o)| o.is_none() && a.principal.as_user().is_some() == user)
+        };
+        let (wants_users, wants_groups) = (needs(true), needs(false));
+        let (profiles, users, groups) = futures::join!(
+            self.profile_ids(),
+            async {
+                if wants_users {
+                    Some(self.user_ids().await)
+                } else {
+                    None
+                }
+            },
+            async {
+                if wants_groups {
+                    Some(self.group_ids().await)
+                } else {
+                    None
+                }
+            },
+        );
+        let profiles = match profiles {
+            Ok(p) => p,
+            Err(e) => {
+                fail_rest(&mut out, &e);
+                return out.into_iter().flatten().collect();
+            }
+        };
+        for (a, o) in items.iter().zip(out.iter_mut()) {
+            if o.is_some() {
+                continue;
+            }
+            if !profiles.contains(a.profile.as_str()) {
+                *o = Some(Outcome::Failed(Error::not_found(
+                    Entity::Profile,
+                    a.profile.as_str(),
+                )));
+                continue;
+            }
+            let (known, entity) = match &a.principal {
+                Principal::User(u) => (
+                    users
+                        .as_ref()
+                        .map(|r| r.as_ref().map(|s| s.contains(u.as_str()))),
+                    Entity::User,
+                ),
+                Principal::Group(g) => (
+                    groups
+                        .as_ref()
+                        .map(|r| r.as_ref().map(|s| s.contains(g.as_str()))),
+                    Entity::Group,
+                ),
+            };
+            match known {
+                Some(Ok(true)) => {}
+                Some(Ok(false)) | None => {
+                    *o = Some(Outcome::Failed(Error::not_found(
+                        entity,
+                        a.principal.id_str(),
+                    )));
+                }
+                Some(Err(e)) => *o = Some(Outcome::Failed(e.clone())),
+            }
+        }
+
+        // Role bindings: one read and one write per profile.
+        let mut by_profile: BTreeMap<String, Vec<usize>> = BTreeMap::new();
+        let mut by_user: BTreeMap<String, Vec<usize>> = BTreeMap::new();
+        for (i, a) in items.iter().enumerate() {
+            if out[i].is_some() {
+                continue;
+            }
+            match &a.principal {
+                Principal::Group(_) => by_profile
+                    .entry(a.profile.as_str().to_owned())
+                    .or_default()
+                    .push(i),
+                Principal::User(u) => by_user.entry(u.as_str().to_owned()).or_default().push(i),
+            }
+        }
+        let (group_results, user_results): (Vec<ItemOutcomes>, Vec<ItemOutcomes>) = futures::join!(
+            stream::iter(by_profile)
+                .map(|(profile, idx)| async move {
+                    self.change_bindings(&profile, idx, items, grant).await
+                })
+                .buffer_unordered(FAN_OUT)
+                .collect(),
+            stream::iter(by_user)
+                .map(|(user, idx)| async move {
+                    self.change_private_profile(&user, idx, items, grant).await
+                })
+                .buffer_unordered(FAN_OUT)
+                .collect(),
+        );
+        for (i, o) in group_results.into_iter().chain(user_results).flatten() {
+            out[i] = Some(o);
+        }
+        out.into_iter()
+            .map(|o| {
+                o.unwrap_or_else(|| {
+                    Outcome::Failed(Error::invalid("batch item", "was not processed"))
+                })
+            })
+            .collect()
+    }
+
+    async fn change_bindings(
+        &self,
+        profile: &str,
+        idx: Vec<usize>,
+        items: &[Assignment],
+        grant: bool,
+    ) -> Vec<(usize, Outcome)> {
+        let current: BTreeSet<String> = match self.client.get_all_roles_by_profile_id(profile).await
+        {
+            Ok(roles) => roles.into_iter().filter_map(|r| r.role_id).collect(),
+            Err(e) => {
+                return idx
+                    .into_iter()
+                    .map(|i| (i, Outcome::Failed(e.clone())))
+                    .collect();
+            }
+        };
+        let mut send: Vec<String> = Vec::new();
+        let mut out = Vec::new();
+        let mut waiting = Vec::new();
+        for i in idx {
+            let role = items[i].principal.id_str().to_owned();
+            let needed = current.contains(&role) != grant;
+            if !needed || send.contains(&role) {
+                out.push((i, Outcome::AlreadyInState));
+            } else {
+                send.push(role.clone());
+                waiting.push((i, role));
+            }
+        }
+        if send.is_empty() {
+            return out;
+        }
+        let data = ProfileRolesData {
+            profile_id: profile.to_owned(),
+            roles_to_add: if grant { send.clone() } else { Vec::new() },
+            roles_to_remove: if grant { Vec::new() } else { send.clone() },
+        };
+        let (confirmed, write_error): (BTreeSet<String>, Option<Error>) =
+            match self.client.update_roles_by_profile_id(&data).await {
+                Ok(ids) => (ids.into_iter().filter_map(|i| i.id).collect(), None),
+                Err(e) if outcome_unknown(&e) => (BTreeSet::new(), Some(e)),
+                Err(e) => {
+                    out.extend(
+                        waiting
+                            .into_iter()
+                            .map(|(i, _)| (i, Outcome::Failed(e.clone()))),
+                    );
+                    return out;
+                }
+            };
+        // A role the answer does not list (servers differ in what they list), or a
+        // write whose outcome is unknown, is checked against a fresh read before it is
+        // called a failure.
+        let fresh = if waiting.iter().any(|(_, r)| !confirmed.contains(r)) {
+            self.client
+                .get_all_roles_by_profile_id(profile)
+                .await
+                .map(|roles| {
+                    roles
+                        .into_iter()
+                        .filter_map(|r| r.role_id)
+                        .collect::<BTreeSet<_>>()
+                })
+                .ok()
+        } else {
+            None
+        };
+        for (i, role) in waiting {
+            let done = confirmed.contains(&role)
+                || fresh.as_ref().is_some_and(|f| f.contains(&role) == grant);
+            out.push((
+                i,
+                if done {
+                    Outcome::Applied
+                } else {
+                    Outcome::Failed(write_error.clone().unwrap_or_else(|| Error::Vendor {
+                        system: self.id.to_string(),
+                        status: 200,
+                        code: None,
+                        message: format!(
+                            "updateRolesByProfileId did not {} role {role}",
+                            if grant { "bind" } else { "unbind" }
+                        ),
+                        request_id: None,
+                    }))
+                },
+            ));
+        }
+        out
+    }
+
+    async fn change_private_profile(
+        &self,
+        user: &str,
+        idx: Vec<usize>,
+        items: &[Assignment],
+        grant: bool,
+    ) -> Vec<(usize, Outcome)> {
+        let mut current = match self.client.get_private_profile_id_for_user(user).await {
+            Ok(p) => p,
+            Err(e) => {
+                return idx
+                    .into_iter()
+                    .map(|i| (i, Outcome::Failed(e.clone())))
+                    .collect();
+            }
+        };
+        let mut out = Vec::new();
+        for i in idx {
+            let profile = items[i].profile.as_str();
+            let outcome = match (&current, grant) {
+                (Some(p), true) if p == profile => Outcome::AlreadyInState,
+                (Some(p), true) => Outcome::Failed(Error::Conflict {
+                    entity: Entity::User,
+                    id: user.to_owned(),
+                    why: format!(
+                        "already holds private profile {p}; Pyramid allows one per user (revoke it first)"
+                    ),
+                }),
+                (None, false) => Outcome::AlreadyInState,
+                (Some(p), false) if p != profile => Outcome::AlreadyInState,
+                _ => {
+                    let update = UpdateUserDb {
+                        id: user.to_owned(),
+                        profile_id: Some(grant.then(|| profile.to_owned())),
+                        ..UpdateUserDb::default()
+                    };
+                    let desired = grant.then(|| profile.to_owned());
+                    match self.client.update_user_db(&update).await {
+                        Ok(()) => {
+                            current = desired;
+                            Outcome::Applied
+                        }
+                        // The answer was lost or garbled: what does the server hold?
+                        Err(e) if outcome_unknown(&e) => {
+                            match self.client.get_private_profile_id_for_user(user).await {
+                                Ok(now) if now == desired => {
+                                    current = now;
+                                    Outcome::Applied
+                                }
+                                Ok(now) => {
+                                    current = now;
+                                    Outcome::Failed(e)
+                                }
+                                Err(_) => Outcome::Failed(e),
+                            }
+                        }
+                        Err(e) => Outcome::Failed(e),
+                    }
+                }
+            };
+            out.push((i, outcome));
+        }
+        out
+    }
+}

@@ -1,0 +1,127 @@
+//! Adding and removing memberships (users in roles), one read and one write per user.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use futures::StreamExt;
+use futures::stream;
+use grantbridge_core::{Entity, Error, Membership, Outcome};
+
+use super::{FAN_OUT, PyramidSystem, outcome_unknown};
+use crate::wire::UserRolesData;
+
+impl PyramidSystem {
+    pub(super) async fn change_memberships(&self, items: &[Membership], add: bool) -> Vec<Outcome> {
+        if items.is_empty() {
+            return Vec::new();
+        }
+        let (users, groups) = futures::join!(self.user_ids(), self.group_ids());
+        let (users, groups) = match (users, groups) {
+            (Ok(u), Ok(g)) => (u, g),
+            (Err(e), _) | (_, Err(e)) => return Outcome::all_failed(items.len(), &e),
+        };
+        let mut out: Vec<Option<Outcome>> = vec![None; items.len()];
+        let mut by_user: BTreeMap<String, Vec<usize>> = BTreeMap::new();
+        for (i, m) in items.iter().enumerate() {
+            if !groups.contains(m.group.as_str()) {
+                out[i] = Some(Outcome::Failed(Error::not_found(
+                    Entity::Group,
+                    m.group.as_str(),
+                )));
+            } else if !users.contains(m.user.as_str()) {
+                out[i] = Some(Outcome::Failed(Error::not_found(
+                    Entity::User,
+                    m.user.as_str(),
+                )));
+            } else {
+                by_user
+                    .entry(m.user.as_str().to_owned())
+                    .or_default()
+                    .push(i);
+            }
+        }
+        let results: Vec<Vec<(usize, Outcome)>> = stream::iter(by_user)
+            .map(|(user, idx): (String, Vec<usize>)| async move {
+                let user = user.as_str();
+                let current: BTreeSet<String> = match self.client.get_all_roles_by_user(user).await
+                {
+                    Ok(r) => r.into_iter().filter_map(|i| i.id).collect(),
+                    Err(e) => {
+                        return idx
+                            .into_iter()
+                            .map(|i| (i, Outcome::Failed(e.clone())))
+                            .collect();
+                    }
+                };
+                let mut send: Vec<String> = Vec::new();
+                let mut waiting = Vec::new();
+                let mut res = Vec::new();
+                for i in idx {
+                    let g = items[i].group.as_str().to_owned();
+                    if current.contains(&g) == add || send.contains(&g) {
+                        res.push((i, Outcome::AlreadyInState));
+                    } else {
+                        send.push(g.clone());
+                        waiting.push((i, g));
+                    }
+                }
+                if send.is_empty() {
+                    return res;
+                }
+                let data = UserRolesData {
+                    user_id: user.to_owned(),
+                    roles_to_add: if add { send.clone() } else { Vec::new() },
+                    roles_to_remove: if add { Vec::new() } else { send },
+                };
+                let (now, write_error): (Option<BTreeSet<String>>, Option<Error>) =
+                    match self.client.update_user_roles(&data).await {
+                        Ok(final_roles) => (
+                            Some(final_roles.into_iter().filter_map(|i| i.id).collect()),
+                            None,
+                        ),
+                        // The answer was lost or garbled: read what the server holds.
+                        Err(e) if outcome_unknown(&e) => (
+                            self.client
+                                .get_all_roles_by_user(user)
+                                .await
+                                .ok()
+                                .map(|r| r.into_iter().filter_map(|i| i.id).collect()),
+                            Some(e),
+                        ),
+                        Err(e) => (None, Some(e)),
+                    };
+                for (i, g) in waiting {
+                    let ok = now.as_ref().is_some_and(|now| now.contains(&g) == add);
+                    res.push((
+                        i,
+                        if ok {
+                            Outcome::Applied
+                        } else {
+                            Outcome::Failed(write_error.clone().unwrap_or_else(|| Error::Vendor {
+                                system: self.id.to_string(),
+                                status: 200,
+                                code: None,
+                                message: format!(
+                                    "updateUserRoles answered without the change to role {g}"
+                                ),
+                                request_id: None,
+                            }))
+                        },
+                    ));
+                }
+                res
+            })
+            .buffer_unordered(FAN_OUT)
+            .collect()
+            .await;
+        for (i, o) in results.into_iter().flatten() {
+            out[i] = Some(o);
+        }
+        out.into_iter()
+            .map(|o| {
+                o.unwrap_or_else(|| {
+                    Outcome::Failed(Error::invalid("batch item", "was not processed"))
+                })
+            })
+            .collect()
+    }
+}
