@@ -12,16 +12,16 @@
 //! | `Assignment` | one (role, resource) pair of a permission |
 //! | `Membership` | group membership (by email) |
 //!
-//! Rooms (DESIGN §5): [`wire`] (serde types as on the wire), [`client`] (one method
-//! per vendor operation), [`adapter`] (the core traits), and `sandbox` (feature
-//! `sandbox`: an in-process emulator of the API).
+//! Rooms (DESIGN §5): [`wire`] (serde types as on the wire), [`config`] (how to reach
+//! a workspace), [`client`] (one method per vendor operation), [`adapter`] (the core
+//! traits), and `sandbox` (feature `sandbox`: an in-process emulator of the API).
 
 pub mod client;
+pub mod config;
 pub mod wire;
 
-pub use client::{
-    DEFAULT_PAGE_SIZE, EU_BASE_URL, IAM_MUTATION, SegmentClient, SegmentConfig, US_BASE_URL,
-};
+pub use client::{DEFAULT_PAGE_SIZE, SegmentClient};
+pub use config::{EU_BASE_URL, IAM_MUTATION, SegmentConfig, US_BASE_URL};
 pub mod adapter;
 
 pub use adapter::SegmentSystem;

@@ -39,7 +39,8 @@
 //! ```
 
 mod routes;
-mod store;
+mod seed;
+mod state;
 
 use std::io;
 use std::sync::{Arc, Mutex};
@@ -53,9 +54,9 @@ use grantbridge_core::sandbox::{
     plain_server_error,
 };
 
-pub use store::{DEMO_TOKEN, FIXTURE_TOKEN, Seed};
+pub use seed::{DEMO_TOKEN, FIXTURE_TOKEN, Seed};
 
-use crate::client::{IAM_MUTATION, SegmentConfig};
+use crate::config::{IAM_MUTATION, SegmentConfig};
 
 /// The rate class of reads (the transport's default class).
 pub const READ_CLASS: &str = "default";
@@ -185,7 +186,7 @@ impl SegmentSandbox {
             .find(|(c, _)| *c == IAM_MUTATION)
             .map(|(_, w)| *w)
             .unwrap_or(RateWindow::per_minute(60));
-        let state = Arc::new(Mutex::new(store::Store::seeded(&seed)));
+        let state = Arc::new(Mutex::new(state::Store::seeded(&seed)));
         let router = routes::router(state);
         let inner = Sandbox::start(router, SegmentStyle, options).await?;
         Ok(SegmentSandbox {
