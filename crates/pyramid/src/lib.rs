@@ -12,7 +12,7 @@
 //! | `Assignment` | profile bound to a role (group), or a user's private profile |
 //! | `Membership` | user in role |
 //!
-//! Rooms (DESIGN §5):
+//! Rooms (docs/architecture.md, "Adapters"):
 //!
 //! * [`wire`]: serde types as on the wire, and the typed 26-bit [`wire::PermissionSet`];
 //! * [`config`]: [`PyramidConfig`], what a client needs to connect;

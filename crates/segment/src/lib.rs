@@ -12,7 +12,7 @@
 //! | `Assignment` | one (role, resource) pair of a permission |
 //! | `Membership` | group membership (by email) |
 //!
-//! Rooms (DESIGN §5): [`wire`] (serde types as on the wire), [`config`] (how to reach
+//! Rooms (docs/architecture.md, "Adapters"): [`wire`] (serde types as on the wire), [`config`] (how to reach
 //! a workspace), [`client`] (one method per vendor operation), [`adapter`] (the core
 //! traits), and `sandbox` (feature `sandbox`: an in-process emulator of the API).
 

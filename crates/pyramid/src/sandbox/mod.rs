@@ -26,7 +26,7 @@
 //! `updateUserRoles`, `updateUserDb`. Only administrators (admin type 1 or 2) may call
 //! anything but `getMe` (403 otherwise).
 //!
-//! What it answers where the documents are silent (spec §10) is this emulator's
+//! What it answers where the documents are silent (docs/specs/pyramid.md §10) is this emulator's
 //! choice, stated here so tests can rely on it:
 //!
 //! * a missing, unknown or expired token → HTTP 401 `{"error":"Invalid or expired

@@ -1,4 +1,4 @@
-//! Pyramid API 2.0 types exactly as on the wire (spec §4).
+//! Pyramid API 2.0 types exactly as on the wire (docs/specs/pyramid.md §4).
 //!
 //! Reading is lenient: unknown fields are kept in `extra` (nothing read is lost),
 //! optional fields may be absent, role objects may spell their keys `roleId`/`roleName`

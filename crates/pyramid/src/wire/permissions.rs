@@ -8,7 +8,7 @@
 //! Parsing either form only checks that every bit is one of the 26 known ones;
 //! [`PermissionSet::validate`] checks the combinations. Pyramid publishes no list of
 //! mutually exclusive switches, so the rules here are the empirical ones of a
-//! third-party client (spec §5): Discover Lite (22) excludes Advanced Analytics (9)
+//! third-party client (docs/specs/pyramid.md §5): Discover Lite (22) excludes Advanced Analytics (9)
 //! and Shareable content (18), and several switches need their app switch on.
 //!
 //! To send bits that these rules refuse (or bits this crate does not know), build a
@@ -127,7 +127,7 @@ impl Permission {
         Permission::ALL.into_iter().find(|p| p.name() == name)
     }
 
-    /// The switches this one needs (observed by a third-party client, spec §5).
+    /// The switches this one needs (observed by a third-party client, docs/specs/pyramid.md §5).
     pub const fn needs(self) -> &'static [Permission] {
         match self {
             P::ModAddDataServer

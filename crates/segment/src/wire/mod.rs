@@ -6,7 +6,7 @@
 //! `3` or `3.0`. Writing is exact: optional fields left empty are omitted, as the
 //! official SDKs omit them.
 //!
-//! Permissions come in three shapes (spec §7):
+//! Permissions come in three shapes (docs/specs/segment.md §7):
 //!
 //! * [`PermissionInput`] — what add/replace take: labels live **inside**
 //!   `resources[]` ([`PermissionResource::labels`]);
