@@ -917,3 +917,24 @@ fn options_show_their_settings_and_reports_survive_a_file_round_trip() {
         ErrorKind::Io
     );
 }
+
+#[test]
+fn a_recorded_outcome_beyond_the_plan_is_ignored() {
+    let (_, dst) = systems();
+    let system = Recording::new(dst, None);
+    let (desired, plan) = planned(&system.inner);
+    let total = plan.changes.len();
+    let journal = journal_path("beyond");
+    let text = format!(
+        "{{\"event\":\"header\",\"plan\":\"{}\",\"target\":\"dst\",\"changes\":{total},\"started_at\":\"2026-01-01T00:00:00Z\"}}\n\
+         {{\"event\":\"begin\",\"batch\":0,\"items\":[{total}]}}\n\
+         {{\"event\":\"end\",\"batch\":0,\"results\":[[{total},{{\"outcome\":\"applied\"}}]]}}\n",
+        plan.fingerprint()
+    );
+    std::fs::write(&journal, text).expect("write");
+    let report = block_on(engine::execute(&plan, &system, &options(&journal))).expect("run");
+    assert_eq!(report.counts().resumed, 0);
+    assert_eq!(report.items.len(), total);
+    assert_goal_reached(&system, &desired, &plan, &report);
+    let _ = std::fs::remove_file(&journal);
+}
