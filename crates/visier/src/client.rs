@@ -18,7 +18,8 @@ use grantbridge_core::{Error, Result, TenantCode};
 use serde::de::DeserializeOwned;
 use url::Url;
 
-use crate::auth::{self, Authenticator, Grant, OAuthClient, VisierConfig};
+use crate::auth::{self, Authenticator, Grant, OAuthClient};
+use crate::config::VisierConfig;
 use crate::wire::*;
 
 /// Largest page of `GET /v1/admin/users` and `GET /v1/admin/user-groups`.

@@ -11,17 +11,19 @@
 //! | `Assignment` | profile assignment |
 //! | `Membership` | user-group membership |
 //!
-//! Rooms (DESIGN.md §5): [`wire`] (the DTOs exactly as on the wire), [`client`] (one
-//! method per Visier operation, usable as an SDK), [`auth`] (API key, ASID and OAuth
-//! tokens), [`adapter`] ([`VisierSystem`], the core traits), `sandbox` (feature `sandbox`: an in-process emulator of the Visier API).
+//! Rooms (docs/architecture.md, "Adapters"): [`wire`] (the DTOs exactly as on the wire), [`client`] (one
+//! method per Visier operation, usable as an SDK), [`config`] ([`VisierConfig`]: base URL,
+//! credentials, transport defaults), [`auth`] (API key, ASID and OAuth tokens), [`adapter`] ([`VisierSystem`], the core traits), `sandbox` (feature `sandbox`: an in-process emulator of the Visier API).
 
 pub mod adapter;
 pub mod auth;
 pub mod client;
+pub mod config;
 #[cfg(feature = "sandbox")]
 pub mod sandbox;
 pub mod wire;
 
 pub use adapter::VisierSystem;
-pub use auth::{AuthMethod, VisierConfig, VisierCredentials};
+pub use auth::{AuthMethod, VisierCredentials};
 pub use client::{UsersQuery, VisierClient, VisierHooks};
+pub use config::VisierConfig;

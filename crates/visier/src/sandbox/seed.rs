@@ -5,7 +5,8 @@ use std::collections::BTreeSet;
 use grantbridge_core::http::Secret;
 use grantbridge_core::sandbox::{CORE_STAFF, DEMO_PEOPLE};
 
-use super::{GroupRec, ProfileDef, SandboxCredentials, State, Tenant, UserRec, Window};
+use super::SandboxCredentials;
+use super::state::{GroupRec, ProfileDef, State, Tenant, UserRec, Window};
 use crate::wire::{CapabilityDto, Millis};
 
 /// The administrating tenant of the demo, empty and generated seeds.
