@@ -2,7 +2,7 @@
 //!
 //! Names follow the vendor's DTOs (`ProfileGetAPIResponseDTO` is
 //! [`ProfileGetApiResponseDto`]; each type's doc names its wire DTO, so one grep finds
-//! it). The rules of the spec (`specs/visier.md` §2, §4, §9):
+//! it). The rules of the spec (`docs/specs/visier.md` §2, §4, §9):
 //!
 //! * every field is optional; unknown fields are ignored, an absent or `null` list is
 //!   empty and an absent bool is false;
