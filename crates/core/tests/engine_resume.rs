@@ -938,3 +938,37 @@ fn a_recorded_outcome_beyond_the_plan_is_ignored() {
     assert_goal_reached(&system, &desired, &plan, &report);
     let _ = std::fs::remove_file(&journal);
 }
+
+#[test]
+fn progress_counts_the_failures_so_far() {
+    let system = InMemorySystem::builder(SystemId::new("dst").expect("id"))
+        .capabilities(Capabilities::full())
+        .user(User::new(uid("u", 0)))
+        .profile(Profile::new(ProfileId::new("p").expect("id"), "P"))
+        .build();
+    // u0 exists; u1 and u2 do not, so their grants fail.
+    let changes = (0..3)
+        .map(|u| engine::Change::Grant {
+            assignment: Assignment::new(
+                Principal::User(uid("u", u)),
+                ProfileId::new("p").expect("id"),
+                Scope::System,
+            ),
+            previous: None,
+        })
+        .collect();
+    let plan = Plan::from_changes(SystemId::new("dst").expect("id"), changes, false);
+    let seen: std::sync::Arc<Mutex<Vec<(usize, usize)>>> = std::sync::Arc::default();
+    let log = seen.clone();
+    let options = ExecuteOptions {
+        batch_size: Some(1),
+        concurrency: 1,
+        progress: Some(std::sync::Arc::new(move |p| {
+            log.lock().expect("lock").push((p.done, p.failed));
+        })),
+        ..ExecuteOptions::default()
+    };
+    let report = block_on(engine::execute(&plan, &system, &options)).expect("run");
+    assert_eq!(report.counts().failed, 2);
+    assert_eq!(*seen.lock().expect("lock"), vec![(1, 0), (2, 1), (3, 2)]);
+}
