@@ -972,3 +972,24 @@ fn progress_counts_the_failures_so_far() {
     assert_eq!(report.counts().failed, 2);
     assert_eq!(*seen.lock().expect("lock"), vec![(1, 0), (2, 1), (3, 2)]);
 }
+
+#[test]
+fn a_plan_lists_one_principals_changes_together() {
+    let grant = |u: usize| engine::Change::Grant {
+        assignment: Assignment::new(
+            Principal::User(uid("u", u)),
+            ProfileId::new("p").expect("id"),
+            Scope::System,
+        ),
+        previous: None,
+    };
+    let join = |u: usize| engine::Change::AddMember {
+        membership: Membership::new(uid("u", u), GroupId::new("g").expect("id")),
+    };
+    let plan = Plan::from_changes(
+        SystemId::new("dst").expect("id"),
+        vec![join(1), grant(2), grant(1), join(2)],
+        false,
+    );
+    assert_eq!(plan.changes, vec![grant(1), join(1), grant(2), join(2)]);
+}
