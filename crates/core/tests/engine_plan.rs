@@ -170,7 +170,8 @@ fn the_summary_counts_each_kind_of_change_per_profile_and_group() {
             membership: Membership::new(UserId::new("u2").expect("id"), g),
         },
     ];
-    let summary = Plan::from_changes(target, changes, false).summary();
+    let plan = Plan::from_changes(target, changes, false);
+    let summary = plan.summary();
     let row = |k: &str| {
         let r = &summary.rows[k];
         (r.grants, r.updates, r.revokes, r.skipped)
@@ -178,6 +179,29 @@ fn the_summary_counts_each_kind_of_change_per_profile_and_group() {
     assert_eq!(row("profile a"), (2, 1, 0, 0));
     assert_eq!(row("profile b"), (0, 0, 1, 0));
     assert_eq!(row("group g"), (1, 0, 1, 0));
+    let t = summary.totals();
+    assert_eq!((t.grants, t.updates, t.revokes, t.skipped), (3, 1, 2, 0));
+    let table = summary.to_string();
+    assert!(
+        table
+            .lines()
+            .any(|l| l.split_whitespace().eq(["total", "3", "1", "2", "0"])),
+        "{table}"
+    );
+    assert!(!table.contains("warning"), "{table}");
+    let mut warned = summary.clone();
+    warned.warnings = 1;
+    assert!(warned.to_string().contains("1 warning(s)"));
+
+    // A plan file round trip, and a save that cannot happen is an error.
+    let path = std::env::temp_dir().join(format!("grantbridge-plan-{}.json", std::process::id()));
+    plan.save(&path).expect("save");
+    assert_eq!(Plan::load(&path).expect("load"), plan);
+    let _ = std::fs::remove_file(&path);
+    let nowhere = std::env::temp_dir()
+        .join("grantbridge-no-such-dir")
+        .join("p.json");
+    assert!(plan.save(&nowhere).is_err());
 }
 
 #[test]
