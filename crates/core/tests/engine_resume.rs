@@ -337,6 +337,24 @@ fn options(journal: &Path) -> ExecuteOptions {
     }
 }
 
+/// Runs `plan` until the recorder hangs it after `batches` write batches (`how`): the
+/// run never finishes, as a killed process's would not.
+fn kill_after(
+    system: &Recording,
+    plan: &Plan,
+    options: &ExecuteOptions,
+    batches: usize,
+    how: Hang,
+) {
+    system.hang_after(batches, how);
+    assert!(
+        engine::execute(plan, system, options)
+            .now_or_never()
+            .is_none(),
+        "the run finished before it was killed"
+    );
+}
+
 /// Item names (as the recorder shows them) of the plan's changes, by index.
 fn names(plan: &Plan) -> Vec<String> {
     plan.changes
@@ -561,24 +579,14 @@ fn a_torn_last_line_is_cut_and_later_resumes_still_read_the_journal() {
     let (_, dst) = systems();
     let system = Recording::new(dst, Some(journal.clone()));
     let (desired, plan) = planned(&system.inner);
-    system.hang_after(2, Hang::Before);
-    assert!(
-        engine::execute(&plan, &system, &options(&journal))
-            .now_or_never()
-            .is_none()
-    );
+    kill_after(&system, &plan, &options(&journal), 2, Hang::Before);
     // The process died while writing an entry.
     let mut text = std::fs::read_to_string(&journal).expect("journal");
     text.push_str(r#"{"event":"end","batch":99,"results":[[0,{"outc"#);
     std::fs::write(&journal, text).expect("write");
 
     // Resume, and die again.
-    system.hang_after(1, Hang::Before);
-    assert!(
-        engine::execute(&plan, &system, &options(&journal))
-            .now_or_never()
-            .is_none()
-    );
+    kill_after(&system, &plan, &options(&journal), 1, Hang::Before);
     let done = finished(&journal);
     system.take_sent();
     // The third run reads the whole journal (no damaged line in the middle).
@@ -612,12 +620,7 @@ fn a_dry_run_reads_the_journal_and_shows_what_a_resume_would_do() {
     let (_, dst) = systems();
     let system = Recording::new(dst, Some(journal.clone()));
     let (_, plan) = planned(&system.inner);
-    system.hang_after(2, Hang::Before);
-    assert!(
-        engine::execute(&plan, &system, &options(&journal))
-            .now_or_never()
-            .is_none()
-    );
+    kill_after(&system, &plan, &options(&journal), 2, Hang::Before);
     let before = std::fs::read_to_string(&journal).expect("journal");
     let done = finished(&journal);
     system.take_sent();
@@ -770,12 +773,7 @@ fn batch_numbers_are_never_reused_across_resumes() {
         ..options(&journal)
     };
     for kills in [3, 2] {
-        system.hang_after(kills, Hang::Before);
-        assert!(
-            engine::execute(&plan, &system, &options)
-                .now_or_never()
-                .is_none()
-        );
+        kill_after(&system, &plan, &options, kills, Hang::Before);
     }
     system.hang_after(0, Hang::Off);
     let report = block_on(engine::execute(&plan, &system, &options)).expect("resume");
@@ -813,12 +811,7 @@ fn a_dry_run_reads_a_journal_whose_last_line_is_torn() {
     let (_, dst) = systems();
     let system = Recording::new(dst, Some(journal.clone()));
     let (_, plan) = planned(&system.inner);
-    system.hang_after(2, Hang::Before);
-    assert!(
-        engine::execute(&plan, &system, &options(&journal))
-            .now_or_never()
-            .is_none()
-    );
+    kill_after(&system, &plan, &options(&journal), 2, Hang::Before);
     let done = finished(&journal);
     assert!(!done.is_empty());
     let mut text = std::fs::read_to_string(&journal).expect("journal");
