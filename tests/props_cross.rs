@@ -45,18 +45,8 @@ use grantbridge::core::{
     GroupId, InMemorySystem, Label, Membership, Principal, Profile, ProfileId, ResourceId,
     ResourceKind, Scope, ScopeKind, SystemId, TenantCode, Timestamp, User, UserId, Validity,
 };
+use grantbridge_core::testing::proptest_config as config;
 use proptest::prelude::*;
-
-fn config(default_cases: u32) -> ProptestConfig {
-    let cases = std::env::var("PROPTEST_CASES")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(default_cases);
-    ProptestConfig {
-        cases,
-        ..ProptestConfig::default()
-    }
-}
 
 // ---- the vendors' real capabilities ------------------------------------------------
 

@@ -52,6 +52,8 @@ mod memory;
 mod model;
 #[cfg(feature = "sandbox")]
 pub mod sandbox;
+#[cfg(feature = "testing")]
+pub mod testing;
 mod traits;
 
 pub use error::{Entity, Error, ErrorKind, Feature, Result, SourceError};

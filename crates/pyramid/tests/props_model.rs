@@ -22,6 +22,7 @@ use std::collections::BTreeSet;
 use grantbridge_core::engine::Snapshot;
 use grantbridge_core::prelude::*;
 use grantbridge_core::sandbox::SandboxOptions;
+use grantbridge_core::testing::{cases, outcome_feature_kind as kind, runtime};
 use grantbridge_core::{
     Assignment, Error, GroupId, InMemorySystem, Membership, Outcome, Principal, ProfileId,
     ResourceId, ResourceKind, Scope, SystemId, UserId, Validity,
@@ -32,7 +33,7 @@ use grantbridge_pyramid::wire::{
     NewRole, PermissionRules, PermissionSet, ProfileApiData, ProfileRolesData, UpdateUserDb,
     UserRolesData, UserStatusId,
 };
-use props_support::{TENANT, cases, permission_set, runtime};
+use props_support::{TENANT, permission_set};
 use proptest::prelude::*;
 
 /// An index into the users, roles or profiles of the state (taken modulo their
@@ -319,16 +320,6 @@ async fn seed(
         members.insert(m);
     }
     (ids, held, members)
-}
-
-/// An outcome without the error's wording; the feature of an `Unsupported` counts.
-fn kind(o: &Outcome) -> String {
-    match o {
-        Outcome::Applied => "applied".into(),
-        Outcome::AlreadyInState => "already".into(),
-        Outcome::Failed(Error::Unsupported { feature, .. }) => format!("unsupported:{feature:?}"),
-        Outcome::Failed(e) => format!("failed:{:?}", e.kind()),
-    }
 }
 
 /// The parts of a snapshot that steps may change, plus the catalog, for comparison.

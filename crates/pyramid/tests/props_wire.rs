@@ -17,6 +17,7 @@ use std::sync::Arc;
 use grantbridge_core::http::{ClientOptions, RetryPolicy, Secret};
 use grantbridge_core::prelude::*;
 use grantbridge_core::sandbox::SandboxOptions;
+use grantbridge_core::testing::{cases, runtime};
 use grantbridge_core::{
     Assignment, Capability, Error, ErrorKind, Feature, Group, GroupId, Membership, NewProfile,
     Outcome, Principal, Profile, ProfileId, ResourceId, ResourceKind, Scope, TenantCode, User,
@@ -28,7 +29,7 @@ use grantbridge_pyramid::wire::{
     ProfileApiData, ProfilePermissionHolder, RoleData, UserObject, UserStatusId,
 };
 use grantbridge_pyramid::{PermissionForm, PyramidConfig, PyramidSystem};
-use props_support::{TENANT, WireState, cases, permission_set, runtime, wire_state};
+use props_support::{TENANT, WireState, permission_set, wire_state};
 use proptest::prelude::*;
 use serde_json::{Value, json};
 use wiremock::{MockServer, Request, Respond, ResponseTemplate};

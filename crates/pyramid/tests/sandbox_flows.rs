@@ -1101,7 +1101,10 @@ async fn sandbox_answers_have_the_fixture_shapes() {
         .await
         .expect("profiles");
     // The documented bodies (tests/fixtures/README.md); a missing file fails below.
-    let dir = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/responses");
+    let dir = grantbridge_core::testing::Fixtures::open(
+        concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/responses"),
+        6,
+    );
     let answered = |method: &str| -> Value {
         let entries = sandbox
             .log()
@@ -1122,10 +1125,7 @@ async fn sandbox_answers_have_the_fixture_shapes() {
         ("get_roles_by_name.json", "getRolesByName"),
         ("get_users_by_name.json", "getUsersByName"),
     ] {
-        let path = dir.join(file);
-        let text = std::fs::read_to_string(&path)
-            .unwrap_or_else(|e| panic!("fixture {}: {e}", path.display()));
-        let fixture: Value = serde_json::from_str(&text).expect("json");
+        let fixture: Value = dir.json(file);
         let mut request = answered(method);
         // Replay with a fresh token (the logged one is still valid) and a new name so
         // writes do not collide.

@@ -3,14 +3,12 @@
 //! same per-item outcomes and the same final state on `PyramidSystem` over the sandbox
 //! as on core's `InMemorySystem` with Pyramid's capabilities.
 
-mod props_support;
-
 use grantbridge_core::prelude::*;
 use grantbridge_core::sandbox::SandboxOptions;
-use grantbridge_core::{Assignment, InMemorySystem, Membership, Outcome, Principal, SystemId};
+use grantbridge_core::testing::{cases, outcome_kind as kind, runtime};
+use grantbridge_core::{Assignment, InMemorySystem, Membership, Principal, SystemId};
 use grantbridge_pyramid::PyramidSystem;
 use grantbridge_pyramid::sandbox::{PyramidSandbox, Seed};
-use props_support::cases;
 use proptest::prelude::*;
 
 #[derive(Clone, Debug)]
@@ -32,15 +30,6 @@ fn ops() -> impl Strategy<Value = Vec<Op>> {
         1 => members().prop_map(Op::Leave),
     ];
     proptest::collection::vec(op, 1..8)
-}
-
-/// An outcome without the error's wording.
-fn kind(o: &Outcome) -> String {
-    match o {
-        Outcome::Applied => "applied".into(),
-        Outcome::AlreadyInState => "already".into(),
-        Outcome::Failed(e) => format!("failed:{:?}", e.kind()),
-    }
 }
 
 async fn run(ops: Vec<Op>) -> Result<(), TestCaseError> {
@@ -128,7 +117,7 @@ proptest! {
 
     #[test]
     fn the_adapter_behaves_like_the_reference_system(ops in ops()) {
-        let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime");
+        let runtime = runtime();
         runtime.block_on(run(ops))?;
     }
 }

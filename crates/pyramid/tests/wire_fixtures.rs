@@ -1,9 +1,8 @@
 //! Every fixture response deserializes into the wire types, and the permission set
 //! converts between both wire forms with its combination rules.
 
-use std::path::PathBuf;
-
 use grantbridge_core::ErrorKind;
+use grantbridge_core::testing::Fixtures;
 use grantbridge_pyramid::wire::{
     AdminType, ClientLicenseType, DEFAULT_TENANT_ID, Envelope, ModifiedItemsResult, Permission,
     PermissionRules, PermissionSet, ProfileApiData, ProfilePermissionHolder, RoleData,
@@ -16,34 +15,20 @@ use serde::de::DeserializeOwned;
 const RESPONSE_FILES: usize = 7;
 
 /// The fixture folder; panics if it is missing or holds fewer files than today.
-fn fixture_dir() -> PathBuf {
-    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/responses");
-    let count = std::fs::read_dir(&dir)
-        .unwrap_or_else(|e| panic!("fixture folder {}: {e}", dir.display()))
-        .count();
-    assert!(
-        count >= RESPONSE_FILES,
-        "{}: {count} files, expected at least {RESPONSE_FILES}",
-        dir.display()
-    );
-    dir
+fn fixture_dir() -> Fixtures {
+    Fixtures::open(
+        concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/responses"),
+        RESPONSE_FILES,
+    )
 }
 
 fn fixture<T: DeserializeOwned>(name: &str) -> T {
-    let path = fixture_dir().join(name);
-    let text = std::fs::read_to_string(&path)
-        .unwrap_or_else(|e| panic!("fixture {}: {e}", path.display()));
-    serde_json::from_str(&text).unwrap_or_else(|e| panic!("{name}: {e}"))
+    fixture_dir().json(name)
 }
 
 #[test]
 fn every_fixture_file_is_covered() {
-    let dir = fixture_dir();
-    let mut names: Vec<String> = std::fs::read_dir(dir)
-        .expect("fixture dir")
-        .map(|e| e.expect("entry").file_name().to_string_lossy().into_owned())
-        .collect();
-    names.sort();
+    let names = fixture_dir().names();
     assert_eq!(
         names,
         [

@@ -30,6 +30,7 @@ use std::collections::BTreeSet;
 use futures::TryStreamExt;
 use grantbridge_core::engine::Snapshot;
 use grantbridge_core::prelude::*;
+use grantbridge_core::testing::outcome_kind;
 use grantbridge_core::{
     AccessSystem, Assignment, GroupId, InMemorySystem, Label, Membership, Outcome, Principal,
     ProfileId, ResourceId, ResourceKind, Scope, SystemId, UserId,
@@ -39,7 +40,7 @@ use grantbridge_segment::sandbox::{Seed, SegmentSandbox};
 use grantbridge_segment::wire::{
     Invite, Label as WireLabel, Permission, PermissionInput, PermissionResource, ResourceType,
 };
-use props_support::{config, fast, outcome_kind};
+use props_support::{config, fast};
 use proptest::prelude::*;
 
 /// Users of `Seed::Generated` (its groups: 5, group `g` holding user `g`).

@@ -29,6 +29,7 @@ use std::time::Duration;
 use grantbridge_core::engine::Snapshot;
 use grantbridge_core::http::{RateLimit, RetryPolicy, Secret};
 use grantbridge_core::prelude::*;
+use grantbridge_core::testing::{outcome_kind, runtime};
 use grantbridge_core::{
     Assignment, ErrorKind, GroupId, Label as CoreLabel, Principal, ProfileId, ResourceId,
     ResourceKind, Scope, TenantCode, UserId, UserStatus, Validity,
@@ -38,7 +39,7 @@ use grantbridge_segment::wire::{
     PermissionResource, PermissionsInput, Resource, ResourceType, Role, User, UserGroup, Workspace,
 };
 use grantbridge_segment::{SegmentConfig, SegmentSystem};
-use props_support::{config, outcome_kind};
+use props_support::config;
 use proptest::prelude::*;
 use serde_json::{Value, json};
 use wiremock::{Mock, MockServer, Request, Respond, ResponseTemplate};
@@ -422,13 +423,6 @@ async fn serve(state: WireState) -> (MockServer, Fake, SegmentSystem) {
     config.options = config.options.retry(RetryPolicy::none());
     let system = SegmentSystem::connect(config).await.expect("connect");
     (server, fake, system)
-}
-
-fn runtime() -> tokio::runtime::Runtime {
-    tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .expect("runtime")
 }
 
 // ---- the normal form both sides are compared in -------------------------------------

@@ -3,9 +3,8 @@
 //! see `tests/fixtures/README.md`) replayed byte for byte against a freshly seeded sandbox
 //! gets the documented answer.
 
-use std::path::PathBuf;
-
 use grantbridge_core::sandbox::{FaultPlan, SandboxOptions};
+use grantbridge_core::testing::Fixtures;
 use grantbridge_segment::sandbox::{Seed, SegmentSandbox};
 use grantbridge_segment::wire::*;
 use serde_json::Value;
@@ -14,42 +13,23 @@ use serde_json::Value;
 const TS_RECORDED: usize = 29;
 const PYTHON_RECORDED: usize = 15;
 
-fn fixture_path(name: &str) -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/fixtures")
-        .join(name)
-}
-
 fn recorded(name: &str) -> Vec<Value> {
-    let path = fixture_path(name);
-    let text = std::fs::read_to_string(&path)
-        .unwrap_or_else(|e| panic!("recording {}: {e}", path.display()));
-    let lines: Vec<Value> = text
-        .lines()
-        .filter(|l| !l.trim().is_empty())
-        .map(|l| serde_json::from_str(l).expect("json line"))
-        .collect();
     let known = match name {
         "official_ts_sdk_requests.jsonl" => TS_RECORDED,
         "official_python_sdk_requests.jsonl" => PYTHON_RECORDED,
         other => panic!("unknown recording {other}"),
     };
-    assert!(
-        lines.len() >= known,
-        "{}: {} requests, expected at least {known}",
-        path.display(),
-        lines.len()
-    );
-    lines
+    Fixtures::open(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures"), 2)
+        .json_lines(name, known)
 }
 
 fn response_fixture<T: serde::de::DeserializeOwned>(name: &str) -> T {
-    let path = fixture_path("responses").join(name);
-    let text = std::fs::read_to_string(&path)
-        .unwrap_or_else(|e| panic!("fixture {}: {e}", path.display()));
-    serde_json::from_str::<Envelope<T>>(&text)
-        .expect("fixture")
-        .data
+    Fixtures::open(
+        concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/responses"),
+        1,
+    )
+    .json::<Envelope<T>>(name)
+    .data
 }
 
 struct Answer {

@@ -2,30 +2,22 @@
 //! `tests/fixtures/README.md`) deserializes into the matching wire type, with the values
 //! it holds.
 
-use std::path::PathBuf;
-
+use grantbridge_core::testing::Fixtures;
 use grantbridge_segment::wire::*;
 
 /// Response bodies in `tests/fixtures/responses` today.
 const RESPONSE_FILES: usize = 19;
 
 /// The fixture folder; panics if it is missing or holds fewer files than today.
-fn fixture_dir() -> PathBuf {
-    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/responses");
-    let count = std::fs::read_dir(&dir)
-        .unwrap_or_else(|e| panic!("fixture folder {}: {e}", dir.display()))
-        .count();
-    assert!(
-        count >= RESPONSE_FILES,
-        "{}: {count} files, expected at least {RESPONSE_FILES}",
-        dir.display()
-    );
-    dir
+fn fixture_dir() -> Fixtures {
+    Fixtures::open(
+        concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/responses"),
+        RESPONSE_FILES,
+    )
 }
 
 fn fixture(name: &str) -> String {
-    let path = fixture_dir().join(name);
-    std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+    fixture_dir().text(name)
 }
 
 fn data<T: serde::de::DeserializeOwned>(name: &str) -> T {
@@ -36,12 +28,7 @@ fn data<T: serde::de::DeserializeOwned>(name: &str) -> T {
 
 #[test]
 fn every_fixture_file_is_covered() {
-    let dir = fixture_dir();
-    let mut names: Vec<String> = std::fs::read_dir(&dir)
-        .expect("fixture dir")
-        .map(|e| e.expect("entry").file_name().to_string_lossy().into_owned())
-        .collect();
-    names.sort();
+    let names = fixture_dir().names();
     let covered = [
         "add_permissions_to_user.json",
         "add_permissions_to_user_docs_example.json",

@@ -19,12 +19,11 @@ const HOLDER2: &str = "33ba5517-e4dc-a548-8d5f-b43f7a412506";
 
 /// A documented response body from `tests/fixtures/responses`; panics if it is missing.
 fn fixture(name: &str) -> Value {
-    let p = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/fixtures/responses")
-        .join(name);
-    let text =
-        std::fs::read_to_string(&p).unwrap_or_else(|e| panic!("fixture {}: {e}", p.display()));
-    serde_json::from_str(&text).unwrap_or_else(|e| panic!("{name}: {e}"))
+    grantbridge_core::testing::Fixtures::open(
+        concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/responses"),
+        1,
+    )
+    .json(name)
 }
 
 async fn server() -> MockServer {

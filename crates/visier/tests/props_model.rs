@@ -13,20 +13,18 @@
 //! past end as "remove", which `InMemorySystem` cannot know (`sandbox_adapter.rs`
 //! covers that path).
 
-mod props_support;
-
 use std::collections::BTreeSet;
 
 use grantbridge_core::engine::Snapshot;
 use grantbridge_core::prelude::*;
 use grantbridge_core::sandbox::SandboxOptions;
+use grantbridge_core::testing::{cases, outcome_feature_kind as kind, runtime};
 use grantbridge_core::{
     Assignment, GroupId, InMemorySystem, Membership, Outcome, Principal, ProfileId, ResourceId,
     ResourceKind, Scope, SystemId, TenantCode, UserId, Validity,
 };
 use grantbridge_visier::VisierSystem;
 use grantbridge_visier::sandbox::{Seed, VisierSandbox};
-use props_support::{cases, kind, runtime};
 use proptest::prelude::*;
 
 /// An index into the users, groups, profiles or tenants of the state (taken modulo

@@ -15,12 +15,11 @@
 //!
 //! Windows end in the future: a past end is Visier's "remove" (`sandbox_adapter.rs`).
 
-mod props_support;
-
 use std::collections::BTreeSet;
 
 use grantbridge_core::prelude::*;
 use grantbridge_core::sandbox::SandboxOptions;
+use grantbridge_core::testing::{cases, runtime};
 use grantbridge_core::{
     Assignment, Error, Feature, GroupId, Outcome, Principal, ProfileId, ResourceId, ResourceKind,
     Scope, ScopeKind, TenantCode, UserId, Validity,
@@ -31,7 +30,6 @@ use grantbridge_visier::wire::{
     AccessibleTenantProfileAssignmentRequestDto, LocalTenantProfileAssignmentRequestDto, Millis,
     TargetTenantCodeDto,
 };
-use props_support::{cases, runtime};
 use proptest::prelude::*;
 
 const TENANTS: [&str; 3] = ["WFF_j1r", "WFF_j1r~c7o", "WFF_j1r~d8p"];

@@ -4,9 +4,8 @@
 //! byte for byte against a fresh sandbox seeded with the recording's ids, and checks the
 //! status and the shape of each answer.
 
-use std::path::PathBuf;
-
 use grantbridge_core::sandbox::SandboxOptions;
+use grantbridge_core::testing::Fixtures;
 use grantbridge_visier::sandbox::{Seed, VisierSandbox};
 use grantbridge_visier::wire::*;
 use serde_json::Value;
@@ -16,21 +15,8 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 const RECORDED: usize = 45;
 
 fn recording() -> Vec<Value> {
-    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/fixtures/official_python_sdk_requests.jsonl");
-    let lines: Vec<Value> = std::fs::read_to_string(&path)
-        .unwrap_or_else(|e| panic!("recording {}: {e}", path.display()))
-        .lines()
-        .filter(|l| !l.trim().is_empty())
-        .map(|l| serde_json::from_str(l).expect("JSON line"))
-        .collect();
-    assert!(
-        lines.len() >= RECORDED,
-        "{}: {} requests, expected at least {RECORDED}",
-        path.display(),
-        lines.len()
-    );
-    lines
+    Fixtures::open(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures"), 1)
+        .json_lines("official_python_sdk_requests.jsonl", RECORDED)
 }
 
 /// Sends one recorded request as raw bytes (method, raw target, headers in recorded

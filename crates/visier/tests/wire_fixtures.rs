@@ -2,8 +2,7 @@
 //! rules of the spec (string times, sentinels, lenient bools, both forms of
 //! `additionalCapabilities`, the wrapped detail) hold in both directions.
 
-use std::path::PathBuf;
-
+use grantbridge_core::testing::Fixtures;
 use grantbridge_visier::wire::*;
 use serde::de::DeserializeOwned;
 use serde_json::json;
@@ -12,33 +11,20 @@ use serde_json::json;
 const RESPONSE_FILES: usize = 16;
 
 /// The fixture folder; panics if it is missing or holds fewer files than today.
-fn fixtures() -> PathBuf {
-    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/responses");
-    let count = std::fs::read_dir(&dir)
-        .unwrap_or_else(|e| panic!("fixture folder {}: {e}", dir.display()))
-        .count();
-    assert!(
-        count >= RESPONSE_FILES,
-        "{}: {count} files, expected at least {RESPONSE_FILES}",
-        dir.display()
-    );
-    dir
+fn fixtures() -> Fixtures {
+    Fixtures::open(
+        concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/responses"),
+        RESPONSE_FILES,
+    )
 }
 
 fn load<T: DeserializeOwned>(name: &str) -> T {
-    let path = fixtures().join(name);
-    let text = std::fs::read_to_string(&path)
-        .unwrap_or_else(|e| panic!("fixture {}: {e}", path.display()));
-    serde_json::from_str(&text).unwrap_or_else(|e| panic!("{name}: {e}"))
+    fixtures().json(name)
 }
 
 #[test]
 fn every_fixture_file_is_covered() {
-    let mut names: Vec<String> = std::fs::read_dir(fixtures())
-        .expect("fixtures dir")
-        .map(|e| e.expect("entry").file_name().to_string_lossy().into_owned())
-        .collect();
-    names.sort();
+    let names = fixtures().names();
     let covered = [
         "assign_analytic_profile.json",
         "assign_analytic_profile_partial_failure.json",

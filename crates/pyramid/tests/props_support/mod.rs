@@ -363,19 +363,3 @@ fn tenant_objects() -> impl Strategy<Value = WireState> {
             },
         )
 }
-
-/// `default` cases, or `PROPTEST_CASES` when set (a long local run).
-pub fn cases(default: u32) -> u32 {
-    std::env::var("PROPTEST_CASES")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(default)
-}
-
-/// A current-thread runtime for one case.
-pub fn runtime() -> tokio::runtime::Runtime {
-    tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .expect("runtime")
-}

@@ -1,0 +1,232 @@
+//! What the test suites of every crate share (feature `testing`, for dev-dependencies
+//! only): case counts that respect `PROPTEST_CASES`, a runtime per property case,
+//! outcomes compared without error wording, and the fixture folders that fail loudly
+//! when they are missing.
+//!
+//! These helpers panic on a broken test setup (a missing fixture, a runtime that cannot
+//! start): in a test that is the clearest report there is.
+//!
+//! ```
+//! use grantbridge_core::testing::{cases, outcome_kind};
+//! use grantbridge_core::Outcome;
+//!
+//! assert!(cases(16) > 0);
+//! assert_eq!(outcome_kind(&Outcome::AlreadyInState), "already");
+//! ```
+
+use std::path::{Path, PathBuf};
+
+use proptest::test_runner::Config as ProptestConfig;
+use serde::de::DeserializeOwned;
+
+use crate::{Error, Outcome};
+
+/// `default` unless the `PROPTEST_CASES` variable asks for another count: CI runs the
+/// default, a long local run sets the variable.
+pub fn cases(default: u32) -> u32 {
+    cases_from(std::env::var("PROPTEST_CASES").ok().as_deref(), default)
+}
+
+/// [`cases`] on a given value of the variable (unset, or text that is not a count,
+/// means `default`).
+pub fn cases_from(var: Option<&str>, default: u32) -> u32 {
+    var.and_then(|v| v.trim().parse().ok()).unwrap_or(default)
+}
+
+/// A proptest configuration running [`cases`]`(default_cases)` cases, other settings
+/// at proptest's defaults (change them with struct update).
+pub fn proptest_config(default_cases: u32) -> ProptestConfig {
+    ProptestConfig {
+        cases: cases(default_cases),
+        ..ProptestConfig::default()
+    }
+}
+
+/// A current-thread runtime with time and I/O, one per property case so that no state
+/// leaks from one case into the next.
+///
+/// # Panics
+///
+/// If the runtime cannot be built (the process is out of file descriptors).
+pub fn runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("a current-thread tokio runtime")
+}
+
+/// An outcome as `applied`, `already` or `failed:<ErrorKind>`, so the outcomes of two
+/// systems whose error messages differ can be compared.
+pub fn outcome_kind(outcome: &Outcome) -> String {
+    match outcome {
+        Outcome::Applied => "applied".to_owned(),
+        Outcome::AlreadyInState => "already".to_owned(),
+        Outcome::Failed(e) => format!("failed:{:?}", e.kind()),
+    }
+}
+
+/// [`outcome_kind`], except that an unsupported item reads `unsupported:<Feature>`:
+/// for comparisons where *which* capability refused matters.
+pub fn outcome_feature_kind(outcome: &Outcome) -> String {
+    match outcome {
+        Outcome::Failed(Error::Unsupported { feature, .. }) => format!("unsupported:{feature:?}"),
+        other => outcome_kind(other),
+    }
+}
+
+/// A folder of test fixtures that must exist and hold at least a known number of
+/// files, so a checkout that lost them fails naming the folder instead of passing
+/// vacuously.
+#[derive(Clone, Debug)]
+pub struct Fixtures {
+    dir: PathBuf,
+}
+
+impl Fixtures {
+    /// The folder `dir` (usually `concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/…")`).
+    ///
+    /// # Panics
+    ///
+    /// If the folder cannot be read or holds fewer than `at_least` entries.
+    pub fn open(dir: impl AsRef<Path>, at_least: usize) -> Fixtures {
+        let dir = dir.as_ref().to_path_buf();
+        let count = std::fs::read_dir(&dir)
+            .unwrap_or_else(|e| panic!("fixture folder {}: {e}", dir.display()))
+            .count();
+        assert!(
+            count >= at_least,
+            "fixture folder {}: {count} files, expected at least {at_least}",
+            dir.display()
+        );
+        Fixtures { dir }
+    }
+
+    /// The folder itself.
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    /// The path of the fixture `name` in the folder.
+    pub fn path(&self, name: &str) -> PathBuf {
+        self.dir.join(name)
+    }
+
+    /// The names of the files in the folder, sorted.
+    ///
+    /// # Panics
+    ///
+    /// If the folder cannot be read.
+    pub fn names(&self) -> Vec<String> {
+        let entries = std::fs::read_dir(&self.dir)
+            .unwrap_or_else(|e| panic!("fixture folder {}: {e}", self.dir.display()));
+        let mut names: Vec<String> = entries
+            .map(|entry| {
+                let entry =
+                    entry.unwrap_or_else(|e| panic!("fixture folder {}: {e}", self.dir.display()));
+                entry.file_name().to_string_lossy().into_owned()
+            })
+            .collect();
+        names.sort();
+        names
+    }
+
+    /// The text of the fixture `name`.
+    ///
+    /// # Panics
+    ///
+    /// If the file cannot be read, naming its path.
+    pub fn text(&self, name: &str) -> String {
+        let path = self.path(name);
+        std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("fixture {}: {e}", path.display()))
+    }
+
+    /// The fixture `name` parsed as JSON into `T`.
+    ///
+    /// # Panics
+    ///
+    /// If the file cannot be read or does not parse as a `T`, naming the file.
+    pub fn json<T: DeserializeOwned>(&self, name: &str) -> T {
+        serde_json::from_str(&self.text(name)).unwrap_or_else(|e| panic!("fixture {name}: {e}"))
+    }
+
+    /// The fixture `name` read as JSON lines (a recording: one request per line, blank
+    /// lines skipped), which must hold at least `at_least` of them.
+    ///
+    /// # Panics
+    ///
+    /// If the file cannot be read, a line is not JSON, or the recording is shorter
+    /// than `at_least` (cut or replaced).
+    pub fn json_lines(&self, name: &str, at_least: usize) -> Vec<serde_json::Value> {
+        let lines: Vec<serde_json::Value> = self
+            .text(name)
+            .lines()
+            .enumerate()
+            .filter(|(_, l)| !l.trim().is_empty())
+            .map(|(i, l)| {
+                serde_json::from_str(l)
+                    .unwrap_or_else(|e| panic!("recording {name}, line {}: {e}", i + 1))
+            })
+            .collect();
+        assert!(
+            lines.len() >= at_least,
+            "recording {}: {} lines, expected at least {at_least}",
+            self.path(name).display(),
+            lines.len()
+        );
+        lines
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::Feature;
+
+    #[test]
+    fn cases_reads_a_count_or_falls_back() {
+        assert_eq!(cases_from(None, 7), 7);
+        assert_eq!(cases_from(Some("250"), 7), 250);
+        assert_eq!(cases_from(Some(" 3 "), 7), 3);
+        assert_eq!(cases_from(Some("many"), 7), 7);
+        assert_eq!(cases_from(Some("-1"), 7), 7);
+    }
+
+    #[test]
+    fn outcome_kinds_keep_the_feature_and_drop_the_wording() {
+        assert_eq!(outcome_kind(&Outcome::Applied), "applied");
+        assert_eq!(outcome_kind(&Outcome::AlreadyInState), "already");
+        let unsupported = Outcome::Failed(Error::unsupported("s", Feature::ValidityWindows));
+        assert_eq!(outcome_kind(&unsupported), "failed:Unsupported");
+        assert_eq!(
+            outcome_feature_kind(&unsupported),
+            "unsupported:ValidityWindows"
+        );
+        assert_eq!(outcome_feature_kind(&Outcome::Applied), "applied");
+        let a = outcome_kind(&Outcome::Failed(Error::invalid("x", "one wording")));
+        let b = outcome_kind(&Outcome::Failed(Error::invalid("y", "another")));
+        assert_eq!(a, "failed:InvalidInput");
+        assert_eq!(a, b);
+    }
+
+    #[test]
+    fn fixtures_fail_loudly_when_short_or_missing() {
+        let dir = std::env::temp_dir().join(format!("gb-fixtures-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).expect("temp dir");
+        std::fs::write(dir.join("b.json"), r#"{"n": 2}"#).expect("write");
+        std::fs::write(dir.join("a.txt"), "alpha").expect("write");
+        std::fs::write(dir.join("c.jsonl"), "{\"i\":1}\n\n{\"i\":2}\n").expect("write");
+        let f = Fixtures::open(&dir, 3);
+        assert_eq!(f.names(), ["a.txt", "b.json", "c.jsonl"]);
+        let lines = f.json_lines("c.jsonl", 2);
+        assert_eq!((lines.len(), &lines[1]["i"]), (2, &serde_json::json!(2)));
+        let cut = std::panic::catch_unwind(|| f.json_lines("c.jsonl", 3));
+        let not_json = std::panic::catch_unwind(|| f.json_lines("a.txt", 0));
+        assert_eq!(f.text("a.txt"), "alpha");
+        let v: serde_json::Value = f.json("b.json");
+        assert_eq!(v["n"], 2);
+        let short = std::panic::catch_unwind(|| Fixtures::open(&dir, 4));
+        let missing = std::panic::catch_unwind(|| Fixtures::open(dir.join("nope"), 0));
+        std::fs::remove_dir_all(&dir).expect("clean up");
+        assert!(short.is_err() && missing.is_err() && cut.is_err() && not_json.is_err());
+    }
+}
