@@ -8,8 +8,8 @@
 use grantbridge_core::engine::{Desired, Mapping, SkipReason, Skipped, SkippedItem, Snapshot};
 use grantbridge_core::{
     Assignment, Capabilities, Email, Feature, Group, GroupId, Membership, Principal, Profile,
-    ProfileId, ResourceId, ResourceKind, Scope, SystemId, TenantCode, Timestamp, User, UserId,
-    Validity,
+    ProfileId, ResourceId, ResourceKind, Scope, ScopeKind, SystemId, TenantCode, Timestamp, User,
+    UserId, Validity,
 };
 
 /// "Now" for every translation: windows are placed around it by hand.
@@ -82,7 +82,7 @@ fn source(assignments: Vec<Assignment>, memberships: Vec<Membership>) -> Snapsho
 
 /// The target: the same people with other ids — in *reverse* id order (`a@x` is `t4`),
 /// so that source order is not target order — group `tg` ("Ops") and `admins`
-/// ("Admins"), profiles `TA`, `TB`.
+/// ("Admins"), profiles `TA`, `TB` and `TT` (assignable on tenants only).
 fn target(caps: Capabilities) -> Snapshot {
     Snapshot::from_parts(
         SystemId::new("dst").expect("id"),
@@ -101,6 +101,7 @@ fn target(caps: Capabilities) -> Snapshot {
         vec![
             Profile::new(pid("TA"), "Target Alpha"),
             Profile::new(pid("TB"), "Target Beta"),
+            Profile::new(pid("TT"), "Tenant only").assignable_to([ScopeKind::Tenant]),
         ],
         Vec::new(),
         Vec::new(),
@@ -575,4 +576,30 @@ profile = "TB"
         .collect();
     want.sort();
     assert_eq!(d.carried_assignments, want);
+}
+
+#[test]
+fn a_target_profile_is_only_granted_on_the_scope_kinds_it_accepts() {
+    let on_system = grant("s1", "A", Scope::System, Validity::ALWAYS);
+    let on_tenant = grant("s2", "A", tenant("T1"), Validity::ALWAYS);
+    let src = source(vec![on_system.clone(), on_tenant], vec![]);
+    let m = mapping(
+        "version = 1\n[[rules]]\nname = \"r\"\nfrom = \"A\"\n[[rules.to]]\nprofile = \"TT\"\n",
+    );
+    let d = translate(&src, &m, &target(Capabilities::full()));
+    assert_eq!(
+        d.assignments,
+        vec![grant("t3", "TT", tenant("T1"), Validity::ALWAYS)]
+    );
+    assert_eq!(
+        d.skipped,
+        vec![skipped(
+            &on_system,
+            SkipReason::ProfileScope {
+                profile: pid("TT"),
+                scope: Scope::System,
+            }
+        )]
+    );
+    assert_eq!(d.carried_assignments, vec![1]);
 }
