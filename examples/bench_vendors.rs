@@ -220,14 +220,17 @@ mod visier {
     }
 
     async fn connect(sandbox: &VisierSandbox) -> BoxResult<VisierSystem> {
-        let config = sandbox.config().with_options(|o| {
-            o.rate_limits(
+        let config = sandbox.config();
+        let options = config
+            .options
+            .clone()
+            .rate_limits(
                 RateLimitPolicy::default()
                     .default_limit(RateLimit::new(100, Duration::from_secs(60) / SCALE))
                     .default_limit(RateLimit::new(6000, Duration::from_secs(3600) / SCALE)),
             )
-            .retry(RetryPolicy::default())
-        });
+            .retry(RetryPolicy::default());
+        let config = config.with_options(options);
         Ok(VisierSystem::connect(config).await?)
     }
 

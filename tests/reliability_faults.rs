@@ -735,7 +735,9 @@ async fn scenario(users: usize, seed_offset: u64) -> (Figures, Figures) {
     )
     .await
     .expect("visier sandbox");
-    let visier = visier::VisierSystem::connect(visier_sb.config().with_options(transport))
+    let mut config = visier_sb.config();
+    config.options = transport(config.options);
+    let visier = visier::VisierSystem::connect(config)
         .await
         .expect("connect visier");
     let source = Snapshot::take(&visier).await.expect("source snapshot");
@@ -793,7 +795,7 @@ async fn scenario(users: usize, seed_offset: u64) -> (Figures, Figures) {
         &source,
         &pyramid,
         &mapping,
-        &pyramid_sb.inner().controls(),
+        &pyramid_sb.controls(),
         &tap,
         &pyr_stats,
     )

@@ -1,34 +1,16 @@
 //! The subcommands, on top of the engine.
 
 use std::path::{Path, PathBuf};
-use std::process::ExitCode;
 
 use anyhow::{Context, Result, bail};
 use grantbridge_core::engine::{
-    self, ExecuteOptions, Mapping, Mode, Plan, RunReport, Snapshot, access_rows, write_access_csv,
+    self, Mapping, Mode, Plan, RunReport, Snapshot, access_rows, write_access_csv,
 };
 
 use crate::config::{DEFAULT_CONFIG, Settings, SystemRef};
+use crate::run::{Status, execute_batches, take_snapshot};
 use crate::systems::{self, Connected};
 use crate::{Cli, Command, FormatArg, ModeArg, SandboxAction, demo, diff, output, serve};
-
-/// How a command ended; maps onto the exit code.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Status {
-    /// Everything done (exit 0).
-    Done,
-    /// Done, but some items failed (exit 2): the report lists them.
-    ItemsFailed,
-}
-
-impl From<Status> for ExitCode {
-    fn from(s: Status) -> ExitCode {
-        match s {
-            Status::Done => ExitCode::SUCCESS,
-            Status::ItemsFailed => ExitCode::from(2),
-        }
-    }
-}
 
 /// Runs one command line.
 pub async fn run(cli: Cli) -> Result<Status> {
@@ -60,6 +42,7 @@ pub async fn run(cli: Cli) -> Result<Status> {
             plan,
             to,
             journal,
+            new_run,
             concurrency,
             batch_size,
             yes,
@@ -73,6 +56,9 @@ pub async fn run(cli: Cli) -> Result<Status> {
             })?;
             let target = connect(&settings, &to).await?;
             let journal = journal.unwrap_or_else(|| with_suffix(&plan, "journal.jsonl"));
+            if new_run && yes {
+                set_aside(&journal)?;
+            }
             let report_path = report.unwrap_or_else(|| with_suffix(&plan, "report.json"));
             let run = RunSettings {
                 concurrency,
@@ -98,6 +84,9 @@ pub async fn run(cli: Cli) -> Result<Status> {
             }
             let inverse = run.rollback_plan();
             let target = connect(&settings, &to).await?;
+            // Its changes can only be undone where they were made.
+            run.check_target(&target.system.identity())
+                .with_context(|| format!("cannot roll back {}", report.display()))?;
             let journal = journal.unwrap_or_else(|| with_suffix(&report, "rollback.jsonl"));
             let out = with_suffix(&report, "rollback-report.json");
             let run = RunSettings {
@@ -117,6 +106,27 @@ pub async fn run(cli: Cli) -> Result<Status> {
         } => serve::serve(vendor, port, seed).await,
         Command::Demo => demo::run(json).await,
     }
+}
+
+/// Moves an earlier run's journal out of the way (`--new-run`), keeping it beside
+/// the new one as `<journal>.<unix seconds>.old`.
+fn set_aside(journal: &Path) -> Result<()> {
+    if !journal.exists() {
+        return Ok(());
+    }
+    let stamp = grantbridge_core::Timestamp::now().as_second();
+    let mut old = journal.as_os_str().to_owned();
+    old.push(format!(".{stamp}.old"));
+    let old = PathBuf::from(old);
+    std::fs::rename(journal, &old).with_context(|| {
+        format!(
+            "cannot set the journal {} aside as {}",
+            journal.display(),
+            old.display()
+        )
+    })?;
+    eprintln!("new run: the earlier journal is kept as {}", old.display());
+    Ok(())
 }
 
 /// `plan.json` → `plan.journal.jsonl`.
@@ -143,14 +153,6 @@ fn load_snapshot(path: &Path) -> Result<Snapshot> {
             path.display()
         )
     })
-}
-
-/// Takes a snapshot with a spinner.
-pub async fn take_snapshot(connected: &Connected) -> Result<Snapshot> {
-    let bar = output::spinner(format!("reading {}", connected.label));
-    let snap = Snapshot::take(connected.system.as_ref()).await;
-    bar.finish_and_clear();
-    snap.with_context(|| format!("cannot read {}", connected.label))
 }
 
 async fn snapshot(
@@ -212,49 +214,6 @@ async fn plan(
         );
     }
     Ok(Status::Done)
-}
-
-/// Executes `plan` on `target` with a progress bar and writes the run report (unless
-/// it is a dry run).
-pub async fn execute_plan(
-    plan: &Plan,
-    target: &Connected,
-    journal: PathBuf,
-    concurrency: usize,
-    yes: bool,
-    report_path: &Path,
-) -> Result<RunReport> {
-    execute_batches(plan, target, journal, concurrency, None, yes, report_path).await
-}
-
-/// [`execute_plan`] with a batch size (`None`: the target's largest).
-async fn execute_batches(
-    plan: &Plan,
-    target: &Connected,
-    journal: PathBuf,
-    concurrency: usize,
-    batch_size: Option<usize>,
-    yes: bool,
-    report_path: &Path,
-) -> Result<RunReport> {
-    let (bar, progress) = output::apply_bar(if yes { "applying" } else { "dry run" });
-    let options = ExecuteOptions {
-        dry_run: !yes,
-        concurrency: concurrency.max(1),
-        batch_size: batch_size.map(|n| n.max(1)),
-        journal: yes.then_some(journal),
-        progress: Some(progress),
-        ..ExecuteOptions::default()
-    };
-    let report = engine::execute(plan, target.system.as_ref(), &options).await;
-    bar.finish_and_clear();
-    let report = report?;
-    if yes {
-        report
-            .save(report_path)
-            .with_context(|| format!("cannot write the run report {}", report_path.display()))?;
-    }
-    Ok(report)
 }
 
 /// How `apply` runs a plan.

@@ -215,18 +215,6 @@ impl Settings {
                 .cloned(),
         }
     }
-
-    /// Like [`Settings::get`], but missing is an error that says where to set it.
-    pub fn require(&self, vendor: Vendor, key: &str) -> Result<String> {
-        self.get(vendor, key).with_context(|| {
-            format!(
-                "{vendor} is not configured: set {}{} in the environment or `{key}` under \
-                 [{vendor}] in the config file (or use sandbox:{vendor} to try it locally)",
-                vendor.env_prefix(),
-                key.to_ascii_uppercase()
-            )
-        })
-    }
 }
 
 #[cfg(test)]

@@ -12,9 +12,9 @@ use grantbridge_core::{Email, Principal};
 use serde_json::json;
 
 use crate::SeedArg;
-use crate::commands::{Status, execute_plan, take_snapshot};
 use crate::config::Vendor;
 use crate::output;
+use crate::run::{Status, execute_plan, take_snapshot};
 use crate::systems::{self, Connected, RunningSandbox};
 
 /// The mapping the demo uses from Visier to Segment.

@@ -11,6 +11,7 @@ mod config;
 mod demo;
 mod diff;
 mod output;
+mod run;
 mod serve;
 mod systems;
 
@@ -96,9 +97,15 @@ pub enum Command {
         #[arg(long)]
         to: String,
         /// Journal file; a re-run with the same journal resumes without repeating
-        /// finished items (default: the plan's path with `.journal.jsonl`).
+        /// finished items, after checking the target holds them (default: the plan's
+        /// path with `.journal.jsonl`).
         #[arg(long)]
         journal: Option<PathBuf>,
+        /// Start a new run instead of resuming the journal's: the old journal is kept
+        /// beside it as `<journal>.<time>.old` (needed when the journal was made on
+        /// another target).
+        #[arg(long)]
+        new_run: bool,
         /// Batches in flight at once.
         #[arg(long, default_value_t = 4)]
         concurrency: usize,

@@ -6,7 +6,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use comfy_table::{Table, presets::UTF8_FULL_CONDENSED};
-use grantbridge_core::engine::{Plan, ProgressFn, RunReport, Snapshot};
+use grantbridge_core::engine::{Plan, ProgressFn, RunReport, Snapshot, SummaryKey};
 use indicatif::{ProgressBar, ProgressStyle};
 use serde::Serialize;
 
@@ -91,26 +91,20 @@ pub fn snapshot_table(s: &Snapshot) -> String {
 pub fn plan_table(plan: &Plan, snapshots: &[&Snapshot]) -> String {
     let summary = plan.summary();
     let mut t = table(&["", "grants", "updates", "revokes", "skipped"]);
-    let name_of = |key: &str| -> String {
-        for snap in snapshots {
-            let name = if let Some(id) = key.strip_prefix("profile ") {
-                snap.profiles
-                    .iter()
-                    .find(|p| p.id.as_str() == id)
-                    .map(|p| format!("profile {}", p.name))
-            } else if let Some(id) = key.strip_prefix("group ") {
-                snap.groups
-                    .iter()
-                    .find(|g| g.id.as_str() == id)
-                    .map(|g| format!("group {}", g.name))
-            } else {
-                None
-            };
-            if let Some(name) = name {
-                return name;
-            }
-        }
-        key.to_owned()
+    let name_of = |key: &SummaryKey| -> String {
+        let named = snapshots.iter().find_map(|snap| match key {
+            SummaryKey::Profile(id) => snap
+                .profiles
+                .iter()
+                .find(|p| &p.id == id)
+                .map(|p| format!("profile {}", p.name)),
+            SummaryKey::Group(id) => snap
+                .groups
+                .iter()
+                .find(|g| &g.id == id)
+                .map(|g| format!("group {}", g.name)),
+        });
+        named.unwrap_or_else(|| key.to_string())
     };
     for (key, r) in &summary.rows {
         t.add_row(vec![
@@ -159,16 +153,16 @@ pub fn run_table(report: &RunReport) -> String {
     let mut t = table(&[
         "applied",
         "already in state",
+        "done earlier, verified",
         "failed",
         "not run",
-        "resumed",
     ]);
     t.add_row(vec![
         c.applied.to_string(),
         c.already_in_state.to_string(),
+        c.resumed.to_string(),
         c.failed.to_string(),
         c.not_run.to_string(),
-        c.resumed.to_string(),
     ]);
     let mode = if report.dry_run {
         "dry run (nothing changed; add --yes to apply)"
@@ -176,6 +170,19 @@ pub fn run_table(report: &RunReport) -> String {
         "applied"
     };
     let mut out = format!("run on {}: {mode}\n{t}", report.target);
+    if let Some(r) = &report.resumed_from {
+        out.push_str(&format!(
+            "\nresumed the run of {}: verified {} present, {} missing{}",
+            r.started_at,
+            r.verified,
+            r.missing,
+            if r.missing > 0 {
+                " (applied again above)"
+            } else {
+                ""
+            }
+        ));
+    }
     let failures: Vec<_> = report
         .items
         .iter()

@@ -6,8 +6,8 @@ use std::net::{Ipv4Addr, SocketAddr};
 use anyhow::{Context, Result};
 use grantbridge_core::sandbox::SandboxOptions;
 
-use crate::commands::Status;
 use crate::config::Vendor;
+use crate::run::Status;
 use crate::systems;
 use crate::{SeedArg, VendorArg};
 

@@ -5,12 +5,12 @@ use std::sync::Arc;
 
 use anyhow::{Context, Result};
 use grantbridge_core::AccessSystem;
-use grantbridge_core::http::{RateLimit, RateLimitPolicy, Secret};
+use grantbridge_core::http::{RateLimit, RateLimitPolicy};
 use grantbridge_core::sandbox::{RateWindow, SandboxOptions};
 use grantbridge_pyramid::PyramidConfig;
 use grantbridge_pyramid::sandbox::{PyramidSandbox, Seed as PyramidSeed};
 use grantbridge_segment::sandbox::{Seed as SegmentSeed, SegmentSandbox};
-use grantbridge_segment::{IAM_MUTATION, SegmentConfig, US_BASE_URL};
+use grantbridge_segment::{IAM_MUTATION, SegmentConfig};
 use grantbridge_visier::VisierConfig;
 use grantbridge_visier::sandbox::{Seed as VisierSeed, VisierSandbox};
 
@@ -96,33 +96,43 @@ fn remote_config(vendor: Vendor, settings: &Settings) -> Result<RemoteConfig> {
         })
     };
     let limits = rate_limit_override(vendor, settings)?;
-    Ok(match vendor {
+    // Every adapter reads its settings the same way; the hint says where they come from.
+    let hint = || {
+        format!(
+            "{vendor} is not configured: its settings are the {prefix}* variables in the \
+             environment, or their names without `{prefix}`, in lower case, under [{vendor}] \
+             in the config file (or use sandbox:{vendor} to try it locally)",
+            prefix = vendor.env_prefix()
+        )
+    };
+    let mut config = match vendor {
         Vendor::Visier => {
-            let mut config = VisierConfig::from_lookup(lookup)?;
-            if let Some(limits) = limits {
-                config = config.with_options(|o| o.rate_limits(limits));
-            }
-            RemoteConfig::Visier(config)
+            RemoteConfig::Visier(VisierConfig::from_lookup(lookup).with_context(hint)?)
         }
         Vendor::Segment => {
-            let token = settings.require(vendor, "token")?;
-            let base = settings
-                .get(vendor, "base_url")
-                .unwrap_or_else(|| US_BASE_URL.to_owned());
-            let mut config = SegmentConfig::new(base.trim(), Secret::new(token));
-            if let Some(limits) = limits {
-                config.options = config.options.rate_limits(limits);
-            }
-            RemoteConfig::Segment(config)
+            RemoteConfig::Segment(SegmentConfig::from_lookup(lookup).with_context(hint)?)
         }
         Vendor::Pyramid => {
-            let mut config = PyramidConfig::from_lookup(lookup)?;
-            if let Some(limits) = limits {
-                config.options = config.options.rate_limits(limits);
-            }
-            RemoteConfig::Pyramid(config)
+            RemoteConfig::Pyramid(PyramidConfig::from_lookup(lookup).with_context(hint)?)
         }
-    })
+    };
+    if let Some(limits) = limits {
+        config = match config {
+            RemoteConfig::Visier(c) => {
+                let options = c.options.clone().rate_limits(limits);
+                RemoteConfig::Visier(c.with_options(options))
+            }
+            RemoteConfig::Segment(c) => {
+                let options = c.options.clone().rate_limits(limits);
+                RemoteConfig::Segment(c.with_options(options))
+            }
+            RemoteConfig::Pyramid(c) => {
+                let options = c.options.clone().rate_limits(limits);
+                RemoteConfig::Pyramid(c.with_options(options))
+            }
+        };
+    }
+    Ok(config)
 }
 
 /// `VENDOR_RATE_LIMIT` (requests per minute for every endpoint class, or `none`)
@@ -253,18 +263,18 @@ impl RunningSandbox {
             }
             RunningSandbox::Segment(s) => vec![
                 pair("SEGMENT_BASE_URL", &s.base_url()),
-                pair("SEGMENT_TOKEN", s.token()),
+                pair("SEGMENT_TOKEN", s.credentials().token.expose()),
                 pair(
                     "SEGMENT_RATE_LIMIT",
                     &SANDBOX_SEGMENT_MUTATIONS_PER_MINUTE.to_string(),
                 ),
             ],
             RunningSandbox::Pyramid(s) => {
-                let (user, password) = s.credentials();
+                let c = s.credentials();
                 vec![
                     pair("PYRAMID_BASE_URL", &s.base_url()),
-                    pair("PYRAMID_USERNAME", &user),
-                    pair("PYRAMID_PASSWORD", password.expose()),
+                    pair("PYRAMID_USERNAME", &c.username),
+                    pair("PYRAMID_PASSWORD", c.password.expose()),
                     pair("PYRAMID_RATE_LIMIT", "none"),
                 ]
             }

@@ -152,7 +152,10 @@ impl InProcess {
             ("VISIER_PASSWORD", v.password.expose().to_owned()),
             ("VISIER_RATE_LIMIT", "none".to_owned()),
             ("SEGMENT_BASE_URL", self.segment.base_url()),
-            ("SEGMENT_TOKEN", self.segment.token().to_owned()),
+            (
+                "SEGMENT_TOKEN",
+                self.segment.credentials().token.expose().to_owned(),
+            ),
             ("SEGMENT_RATE_LIMIT", "6000".to_owned()),
         ];
         run_cli(dir, env, args)
@@ -365,10 +368,11 @@ fn plan_dry_run_apply_resume_and_rollback() {
         "{:?}",
         again.counts()
     );
-    assert_eq!(
-        again.counts().applied + again.counts().already_in_state,
-        plan.changes.len()
-    );
+    // This run applied nothing and found nothing: all of it was the first run's,
+    // each verified in place by one read of the target.
+    assert_eq!(again.counts().applied + again.counts().already_in_state, 0);
+    let resumed = again.resumed_from.expect("resumed");
+    assert_eq!((resumed.verified, resumed.missing), (plan.changes.len(), 0));
     assert_eq!(snapshot("again.json").assignments, applied.assignments);
 
     // Planning again finds nothing left to do.
@@ -649,6 +653,20 @@ fn malformed_mapping_and_bad_names_give_clear_errors() {
     let out = served.run(dir.path(), &["snapshot", "--system", "visier"]);
     assert_eq!(out.status.code(), Some(1));
     assert!(stderr(&out).contains("VISIER_BASE_URL"), "{}", stderr(&out));
+    // Segment too (its base URL has a default, its token has none), and where to set it.
+    let out = run_cli(
+        dir.path(),
+        [("SEGMENT_BASE_URL", served.url("SEGMENT_BASE_URL"))],
+        &["snapshot", "--system", "segment"],
+    );
+    assert_eq!(out.status.code(), Some(1));
+    let err = stderr(&out);
+    assert!(
+        err.contains("SEGMENT_TOKEN")
+            && err.contains("[segment]")
+            && err.contains("sandbox:segment"),
+        "{err}"
+    );
 }
 
 #[test]

@@ -163,7 +163,7 @@ fn raw_get(sandbox: &SegmentSandbox, target: &str, probe: &str) -> serde_json::V
         stream,
         "GET {target} HTTP/1.1\r\nhost: {addr}\r\nauthorization: Bearer {}\r\n\
          accept: application/json\r\n{PROBE_HEADER}: {probe}\r\nconnection: close\r\n\r\n",
-        sandbox.token()
+        sandbox.credentials().token.expose()
     )
     .expect("send");
     let mut raw = Vec::new();
@@ -444,7 +444,7 @@ fn apply_command(s: &Scenario, sandbox: &SegmentSandbox, dir: &Path) -> Command 
         .env("PATH", std::env::var_os("PATH").unwrap_or_default())
         .env("NO_COLOR", "1")
         .env("SEGMENT_BASE_URL", sandbox.base_url())
-        .env("SEGMENT_TOKEN", sandbox.token())
+        .env("SEGMENT_TOKEN", sandbox.credentials().token.expose())
         .env("SEGMENT_RATE_LIMIT", "6000")
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
@@ -590,7 +590,7 @@ fn run_scenario(s: &Scenario) -> Outcome {
         .env("PATH", std::env::var_os("PATH").unwrap_or_default())
         .env("NO_COLOR", "1")
         .env("SEGMENT_BASE_URL", sandbox.base_url())
-        .env("SEGMENT_TOKEN", sandbox.token())
+        .env("SEGMENT_TOKEN", sandbox.credentials().token.expose())
         .env("SEGMENT_RATE_LIMIT", "6000")
         .output()
         .expect("run grantbridge rollback");
@@ -608,7 +608,7 @@ fn run_scenario(s: &Scenario) -> Outcome {
         final_code,
         final_output,
         report_failed: counts.failed,
-        report_done: counts.applied + counts.already_in_state,
+        report_done: counts.applied + counts.already_in_state + counts.resumed,
         rollback_code: out.status.code(),
         rollback_output: format!(
             "{}{}",

@@ -317,7 +317,7 @@ impl Emulators {
     /// The settings the CLI reads, as `grantbridge sandbox serve` prints them.
     fn env(&self) -> Vec<(&'static str, String)> {
         let v = self.visier.credentials();
-        let (pyramid_user, pyramid_password) = self.pyramid.credentials();
+        let p = self.pyramid.credentials();
         vec![
             ("VISIER_BASE_URL", self.visier.base_url()),
             ("VISIER_API_KEY", v.api_key.expose().to_owned()),
@@ -325,11 +325,14 @@ impl Emulators {
             ("VISIER_PASSWORD", v.password.expose().to_owned()),
             ("VISIER_RATE_LIMIT", "none".to_owned()),
             ("SEGMENT_BASE_URL", self.segment.base_url()),
-            ("SEGMENT_TOKEN", self.segment.token().to_owned()),
+            (
+                "SEGMENT_TOKEN",
+                self.segment.credentials().token.expose().to_owned(),
+            ),
             ("SEGMENT_RATE_LIMIT", "6000".to_owned()),
             ("PYRAMID_BASE_URL", self.pyramid.base_url()),
-            ("PYRAMID_USERNAME", pyramid_user),
-            ("PYRAMID_PASSWORD", pyramid_password.expose().to_owned()),
+            ("PYRAMID_USERNAME", p.username.clone()),
+            ("PYRAMID_PASSWORD", p.password.expose().to_owned()),
             ("PYRAMID_RATE_LIMIT", "none".to_owned()),
         ]
     }
@@ -342,9 +345,11 @@ impl Emulators {
         s.add(v.api_key.expose(), "VISIER_API_KEY");
         s.add(v.password.expose(), "VISIER_PASSWORD");
         s.add(v.client_secret.expose(), "VISIER_CLIENT_SECRET");
-        s.add(self.segment.token(), "SEGMENT_TOKEN");
-        let (_, password) = self.pyramid.credentials();
-        s.add(password.expose(), "PYRAMID_PASSWORD");
+        s.add(self.segment.credentials().token.expose(), "SEGMENT_TOKEN");
+        s.add(
+            self.pyramid.credentials().password.expose(),
+            "PYRAMID_PASSWORD",
+        );
         s
     }
 
@@ -797,12 +802,12 @@ fn the_scan_finds_a_secret_where_one_is() {
     let _ = child.wait();
     let text = printed.join("\n");
     let found = secrets.found_in(&text);
-    let (_, pyramid_password) = emulators.pyramid.credentials();
+    let pyramid_password = &emulators.pyramid.credentials().password;
     let v = emulators.visier.credentials();
     for s in [
         v.api_key.expose(),
         v.password.expose(),
-        emulators.segment.token(),
+        emulators.segment.credentials().token.expose(),
         pyramid_password.expose(),
     ] {
         assert!(
@@ -823,7 +828,7 @@ fn the_scan_finds_a_secret_where_one_is() {
         v.api_key.expose(),
         v.password.expose(),
         v.client_secret.expose(),
-        emulators.segment.token(),
+        emulators.segment.credentials().token.expose(),
         pyramid_password.expose(),
     ] {
         let chars: Vec<char> = secret.chars().collect();
@@ -910,7 +915,7 @@ fn the_scan_finds_a_secret_where_one_is() {
         dir.path().join("leaky.jsonl"),
         format!(
             "{{\"note\": \"token {}\"}}\n",
-            &emulators.segment.token()[3..14]
+            &emulators.segment.credentials().token.expose()[3..14]
         ),
     )
     .expect("write");

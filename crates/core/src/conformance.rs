@@ -19,13 +19,13 @@
 //! # futures::executor::block_on(async {
 //! let users: Vec<UserId> = (0..5).map(|i| UserId::new(format!("u{i}")).unwrap()).collect();
 //! let system = InMemorySystem::builder(SystemId::new("mem").unwrap())
-//!     .capabilities(Capabilities {
-//!         groups: false,
-//!         group_principals: false,
-//!         tenant_scopes: false,
-//!         resource_scopes: false,
-//!         ..Capabilities::full()
-//!     })
+//!     .capabilities(
+//!         Capabilities::full()
+//!             .with_groups(false)
+//!             .with_group_principals(false)
+//!             .with_tenant_scopes(false)
+//!             .with_resource_scopes(false),
+//!     )
 //!     .users(users.iter().cloned().map(User::new))
 //!     .profiles([Profile::new(ProfileId::new("p1").unwrap(), "P1"), Profile::new(ProfileId::new("p2").unwrap(), "P2")])
 //!     .build();

@@ -370,6 +370,36 @@ impl Error {
         }
     }
 
+    /// Whether a failed *write* may nevertheless have taken effect, so that its outcome
+    /// must be settled by reading the state back rather than reported as a failure.
+    ///
+    /// True when the answer was lost ([`Error::Transport`]: a reset or timeout after
+    /// sending), garbled ([`Error::Decode`]), or came from a crashing server or a
+    /// gateway after the request was passed on ([`Error::Vendor`] with HTTP 500, 502 or
+    /// 504). A 503 or a rate limit (429, [`Error::RateLimited`]) means the server
+    /// refused before doing any work; every other error is a refusal too.
+    ///
+    /// ```
+    /// use grantbridge_core::Error;
+    ///
+    /// assert!(Error::transport("connection reset").outcome_unknown());
+    /// let unavailable = Error::Vendor {
+    ///     system: "demo".into(),
+    ///     status: 503,
+    ///     code: None,
+    ///     message: "try later".into(),
+    ///     request_id: None,
+    /// };
+    /// assert!(!unavailable.outcome_unknown());
+    /// ```
+    pub fn outcome_unknown(&self) -> bool {
+        match self {
+            Error::Transport { .. } | Error::Decode { .. } => true,
+            Error::Vendor { status, .. } => matches!(status, 500 | 502 | 504),
+            _ => false,
+        }
+    }
+
     /// How long the vendor asked to wait before retrying, when it said.
     pub fn retry_after(&self) -> Option<Duration> {
         match self {
@@ -406,6 +436,63 @@ mod tests {
         assert_eq!(back, e);
         assert!(back.is_retryable());
         assert!(std::error::Error::source(&e).is_some());
+    }
+
+    fn vendor(status: u16) -> Error {
+        Error::Vendor {
+            system: "demo".into(),
+            status,
+            code: None,
+            message: "m".into(),
+            request_id: None,
+        }
+    }
+
+    #[test]
+    fn outcome_unknown_only_when_the_write_may_have_happened() {
+        let unknown = [
+            Error::transport("reset after sending"),
+            Error::Transport {
+                message: "timed out".into(),
+                timed_out: true,
+                source: None,
+            },
+            Error::Decode {
+                status: 200,
+                content_type: Some("application/json".into()),
+                message: "EOF while parsing".into(),
+                excerpt: "{\"data\":".into(),
+            },
+            vendor(500),
+            vendor(502),
+            vendor(504),
+        ];
+        for e in &unknown {
+            assert!(e.outcome_unknown(), "{e}");
+        }
+        let refused = [
+            vendor(503),
+            vendor(429),
+            vendor(400),
+            vendor(404),
+            vendor(422),
+            vendor(200),
+            Error::RateLimited { retry_after: None },
+            Error::not_found(Entity::User, "u1"),
+            Error::unsupported("demo", Feature::Groups),
+            Error::invalid("scope", "bad"),
+            Error::Authentication {
+                message: "HTTP 401".into(),
+            },
+            Error::Conflict {
+                entity: Entity::User,
+                id: "u1".into(),
+                why: "one profile".into(),
+            },
+        ];
+        for e in &refused {
+            assert!(!e.outcome_unknown(), "{e}");
+        }
     }
 
     #[test]

@@ -43,6 +43,8 @@
 
 pub mod coalesce;
 pub mod conformance;
+#[cfg(any(feature = "http", feature = "sandbox"))]
+mod credentials;
 pub mod engine;
 mod error;
 #[cfg(feature = "http")]
@@ -50,6 +52,7 @@ pub mod http;
 mod ids;
 mod memory;
 mod model;
+mod outcomes;
 #[cfg(feature = "sandbox")]
 pub mod sandbox;
 #[cfg(feature = "testing")]
@@ -65,6 +68,7 @@ pub use model::{
     Assignment, AssignmentKey, Capability, Extra, Group, Label, Membership, NewProfile, Principal,
     Profile, Scope, ScopeKind, User, UserStatus, Validity,
 };
+pub use outcomes::OutcomeSlots;
 pub use traits::{
     AccessSystem, AccessSystemExt, AssignmentStore, Capabilities, Directory, Outcome,
     ProfileCatalog,

@@ -97,10 +97,7 @@ fn assert_report(report: &Report, expected: [Checked; 9]) {
 
 #[tokio::test]
 async fn full_capabilities() {
-    let (system, fixture) = system(Capabilities {
-        page_size: Some(10),
-        ..Capabilities::full()
-    });
+    let (system, fixture) = system(Capabilities::full().with_page_size(Some(10)));
     let report = conformance::run(&system, &fixture).await;
     // Sections: grant/list/revoke, partial batch, validity, scopes, group principals,
     // per-user limit, memberships, exhaustive listing, unknown reads.
@@ -109,38 +106,38 @@ async fn full_capabilities() {
 
 #[tokio::test]
 async fn visier_like_windows_and_tenants_no_resources() {
-    let (system, fixture) = system(Capabilities {
-        resource_scopes: false,
-        group_principals: false,
-        profile_create: false,
-        profile_delete: false,
-        ..Capabilities::full()
-    });
+    let (system, fixture) = system(
+        Capabilities::full()
+            .with_resource_scopes(false)
+            .with_group_principals(false)
+            .with_profile_create(false)
+            .with_profile_delete(false),
+    );
     let report = conformance::run(&system, &fixture).await;
     assert_report(&report, [Ran, Ran, Ran, Ran, Absent, Absent, Ran, Ran, Ran]);
 }
 
 #[tokio::test]
 async fn segment_like_resources_without_windows() {
-    let (system, fixture) = system(Capabilities {
-        validity_windows: false,
-        system_scope: false,
-        tenant_scopes: false,
-        ..Capabilities::full()
-    });
+    let (system, fixture) = system(
+        Capabilities::full()
+            .with_validity_windows(false)
+            .with_system_scope(false)
+            .with_tenant_scopes(false),
+    );
     let report = conformance::run(&system, &fixture).await;
     assert_report(&report, [Ran, Ran, Absent, Ran, Ran, Absent, Ran, Ran, Ran]);
 }
 
 #[tokio::test]
 async fn pyramid_like_one_profile_per_user() {
-    let (system, fixture) = system(Capabilities {
-        validity_windows: false,
-        resource_scopes: false,
-        system_scope: false,
-        max_assignments_per_user: Some(1),
-        ..Capabilities::full()
-    });
+    let (system, fixture) = system(
+        Capabilities::full()
+            .with_validity_windows(false)
+            .with_resource_scopes(false)
+            .with_system_scope(false)
+            .with_max_assignments_per_user(Some(1)),
+    );
     let report = conformance::run(&system, &fixture).await;
     assert_report(&report, [Ran, Ran, Absent, Ran, Ran, Ran, Ran, Ran, Ran]);
 }
@@ -192,10 +189,8 @@ async fn sections_short_of_fixture_data_are_counted_skips() {
     assert_eq!(report.get(Section::Validity), Some(&Ran));
 
     // With a per-user limit of 1, one pair cannot exceed it.
-    let (system, fixture) = thin_fixture(Capabilities {
-        max_assignments_per_user: Some(1),
-        ..Capabilities::full()
-    });
+    let (system, fixture) =
+        thin_fixture(Capabilities::full().with_max_assignments_per_user(Some(1)));
     let report = conformance::run(&system, &fixture).await;
     assert!(
         matches!(report.get(Section::PerUserLimit), Some(Checked::Skipped(r)) if r.contains("not more than the per-user limit 1")),
@@ -344,19 +339,16 @@ async fn suite_catches_an_undeclared_per_user_limit() {
             self.0.id()
         }
         fn capabilities(&self) -> Capabilities {
-            Capabilities {
-                max_assignments_per_user: None,
-                ..self.0.capabilities()
-            }
+            self.0.capabilities().with_max_assignments_per_user(None)
         }
     }
-    let (system, fixture) = system(Capabilities {
-        validity_windows: false,
-        resource_scopes: false,
-        system_scope: false,
-        max_assignments_per_user: Some(1),
-        ..Capabilities::full()
-    });
+    let (system, fixture) = system(
+        Capabilities::full()
+            .with_validity_windows(false)
+            .with_resource_scopes(false)
+            .with_system_scope(false)
+            .with_max_assignments_per_user(Some(1)),
+    );
     assert_eq!(fixture.grants.len(), 2);
     let _ = conformance::per_user_limit(&Undeclared(system), &fixture).await;
 }

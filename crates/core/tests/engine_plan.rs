@@ -4,7 +4,9 @@
 
 use std::collections::BTreeSet;
 
-use grantbridge_core::engine::{self, Change, Desired, Mode, Plan, SkipReason, Snapshot};
+use grantbridge_core::engine::{
+    self, Change, Desired, Mode, Plan, SkipReason, Snapshot, SummaryKey,
+};
 use grantbridge_core::{
     Assignment, Capabilities, GroupId, Membership, Principal, ProfileId, Scope, SystemId,
     Timestamp, UserId, Validity,
@@ -93,10 +95,7 @@ fn an_unsorted_desired_list_plans_as_a_sorted_one() {
 
 #[test]
 fn additive_per_user_limits_count_new_grants_too() {
-    let caps = Capabilities {
-        max_assignments_per_user: Some(1),
-        ..Capabilities::full()
-    };
+    let caps = Capabilities::full().with_max_assignments_per_user(Some(1));
     // u1 holds nothing and is (by hand) wanted twice: one grant fits, one is skipped.
     let current = snapshot(caps, Vec::new());
     let wanted = desired(caps, vec![grant_of(1, "a"), grant_of(1, "b")]);
@@ -172,13 +171,26 @@ fn the_summary_counts_each_kind_of_change_per_profile_and_group() {
     ];
     let plan = Plan::from_changes(target, changes, false);
     let summary = plan.summary();
-    let row = |k: &str| {
-        let r = &summary.rows[k];
+    let row = |k: SummaryKey| {
+        let r = &summary.rows[&k];
         (r.grants, r.updates, r.revokes, r.skipped)
     };
-    assert_eq!(row("profile a"), (2, 1, 0, 0));
-    assert_eq!(row("profile b"), (0, 0, 1, 0));
-    assert_eq!(row("group g"), (1, 0, 1, 0));
+    let profile = |id: &str| SummaryKey::Profile(ProfileId::new(id).expect("id"));
+    assert_eq!(row(profile("a")), (2, 1, 0, 0));
+    assert_eq!(row(profile("b")), (0, 0, 1, 0));
+    assert_eq!(
+        row(SummaryKey::Group(GroupId::new("g").expect("id"))),
+        (1, 0, 1, 0)
+    );
+    // The JSON keeps the printed keys, in their order: groups before profiles.
+    let text = serde_json::to_string(&summary).expect("json");
+    let at = |key: &str| text.find(&format!("\"{key}\":")).expect(key);
+    assert!(
+        at("group g") < at("profile a") && at("profile a") < at("profile b"),
+        "{text}"
+    );
+    let json: serde_json::Value = serde_json::from_str(&text).expect("parse");
+    assert_eq!(json["rows"]["profile a"]["grants"], 2);
     let t = summary.totals();
     assert_eq!((t.grants, t.updates, t.revokes, t.skipped), (3, 1, 2, 0));
     let table = summary.to_string();

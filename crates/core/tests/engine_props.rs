@@ -40,37 +40,21 @@ fn config() -> ProptestConfig {
 
 /// The target shapes the properties run against.
 fn target_caps(i: usize) -> Capabilities {
-    let full = Capabilities {
-        max_batch: 3,
-        ..Capabilities::full()
-    };
+    let full = Capabilities::full().with_max_batch(3);
     match i {
         0 => full,
-        1 => Capabilities {
-            validity_windows: false,
-            ..full
-        },
-        2 => Capabilities {
-            group_principals: false,
-            ..full
-        },
-        3 => Capabilities {
-            groups: false,
-            group_principals: false,
-            membership_write: false,
-            ..full
-        },
+        1 => full.with_validity_windows(false),
+        2 => full.with_group_principals(false),
+        3 => full
+            .with_groups(false)
+            .with_group_principals(false)
+            .with_membership_write(false),
         // Pyramid-like: one (private) profile per user, no windows, no resources.
-        4 => Capabilities {
-            validity_windows: false,
-            resource_scopes: false,
-            max_assignments_per_user: Some(1),
-            ..full
-        },
-        _ => Capabilities {
-            max_batch: 2,
-            ..Capabilities::minimal()
-        },
+        4 => full
+            .with_validity_windows(false)
+            .with_resource_scopes(false)
+            .with_max_assignments_per_user(Some(1)),
+        _ => Capabilities::minimal().with_max_batch(2),
     }
 }
 const CAP_SETS: usize = 6;

@@ -6,6 +6,7 @@ use std::sync::{Arc, Mutex};
 use futures::executor::block_on;
 use grantbridge_core::engine::{
     self, ExecuteOptions, Mapping, Mode, Plan, Progress, RunReport, SkipReason, Snapshot,
+    SummaryKey,
 };
 use grantbridge_core::{
     Assignment, Capabilities, Email, ErrorKind, Group, GroupId, InMemorySystem, Membership,
@@ -115,10 +116,7 @@ fn reasons(desired: &grantbridge_core::engine::Desired) -> Vec<String> {
 #[test]
 fn expired_unmapped_and_early_windows_are_skipped_with_reasons() {
     // A target without windows, dropping them with a warning.
-    let t = target(Capabilities {
-        validity_windows: false,
-        ..Capabilities::full()
-    });
+    let t = target(Capabilities::full().with_validity_windows(false));
     let (desired, _) = translate(&t, MAPPING);
     let r = reasons(&desired);
     assert!(
@@ -199,11 +197,9 @@ fn an_address_two_target_users_share_is_not_guessed() {
 
 #[test]
 fn additive_plans_on_one_profile_per_user_targets_skip_what_has_no_room() {
-    let caps = Capabilities {
-        max_assignments_per_user: Some(1),
-        validity_windows: false,
-        ..Capabilities::full()
-    };
+    let caps = Capabilities::full()
+        .with_max_assignments_per_user(Some(1))
+        .with_validity_windows(false);
     let t = target(caps);
     let (desired, current) = translate(&t, MAPPING);
     // t-c already holds `reader`; nothing for c is desired (expired, legacy), so it
@@ -293,15 +289,16 @@ fn plans_are_json_for_machines_and_a_table_for_people() {
     assert!(err.to_string().contains("9 is not supported"), "{err}");
 
     let summary = plan.summary();
-    let owner = summary.rows["profile owner"];
+    let profile = |id: &str| SummaryKey::Profile(ProfileId::new(id).expect("id"));
+    let owner = summary.rows[&profile("owner")];
     assert_eq!((owner.grants, owner.revokes), (1, 0));
-    let reader = summary.rows["profile reader"];
+    let reader = summary.rows[&profile("reader")];
     // b and a (windows kept, a's not started yet) and the group are granted; t-c's
     // extra `reader` is revoked.
     assert_eq!((reader.grants, reader.updates, reader.revokes), (3, 0, 1));
     // Skipped source items count under their source profile: c's expired VIEW.
-    assert_eq!(summary.rows["profile VIEW"].skipped, 1);
-    assert_eq!(summary.rows["profile LEGACY"].skipped, 1);
+    assert_eq!(summary.rows[&profile("VIEW")].skipped, 1);
+    assert_eq!(summary.rows[&profile("LEGACY")].skipped, 1);
     let table = summary.to_string();
     assert!(table.starts_with("plan for segment (Mirror)\n"), "{table}");
     for needle in ["grants", "revokes", "skipped", "profile owner", "total"] {

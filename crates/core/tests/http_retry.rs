@@ -3,6 +3,9 @@
 //!
 //! Time is tokio's paused clock: waits are asserted on the client's recorded
 //! backoff ([`Stats::backoff`]) and on virtual time, never on the wall clock.
+//!
+//! Retries on Segment's and Visier's rate-limit hints are tested with their hooks, in
+//! `crates/segment/tests/http_hints.rs` and `crates/visier/tests/http_hints.rs`.
 #![cfg(feature = "http")]
 
 mod http_support;
@@ -10,10 +13,7 @@ mod http_support;
 use std::time::{Duration, SystemTime};
 
 use grantbridge_core::Error;
-use grantbridge_core::http::{
-    ClientOptions, HttpClient, RateLimit, RateLimitHints, RateLimitPolicy, Request, Response,
-    RetryPolicy, Stats, VendorHooks, segment_hints, visier_hints,
-};
+use grantbridge_core::http::{ClientOptions, HttpClient, Request, RetryPolicy, Stats};
 use http_support::{
     Behavior, base, http_response, options, paused_options, retries, scripted_server,
 };
@@ -21,24 +21,6 @@ use serde_json::{Value, json};
 use tokio::time::Instant;
 use wiremock::matchers::{method, path};
 use wiremock::{Mock, MockServer, ResponseTemplate};
-
-#[derive(Debug)]
-struct SegmentHooks;
-
-impl VendorHooks for SegmentHooks {
-    fn rate_limit_hints(&self, response: &Response) -> RateLimitHints {
-        segment_hints(response)
-    }
-}
-
-#[derive(Debug)]
-struct VisierHooks;
-
-impl VendorHooks for VisierHooks {
-    fn rate_limit_hints(&self, response: &Response) -> RateLimitHints {
-        visier_hints(response.headers())
-    }
-}
 
 fn client(options: ClientOptions) -> HttpClient {
     HttpClient::new(options).expect("valid options")
@@ -257,44 +239,6 @@ async fn a_hint_longer_than_allowed_fails_at_once_with_the_hint() {
 }
 
 #[tokio::test(start_paused = true)]
-async fn absurd_hints_are_typed_errors_not_panics() {
-    for value in [
-        "18446744073709551615",
-        "99999999999999999999999",
-        "Fri, 31 Dec 9999 23:59:59 GMT",
-        "-1",
-        "soon",
-        "1.5",
-    ] {
-        let server = MockServer::start().await;
-        Mock::given(path("/users"))
-            .respond_with(
-                ResponseTemplate::new(429)
-                    .insert_header("retry-after", value)
-                    .set_body_raw(
-                        r#"{"errors":[{"data":{"msBeforeNext":18446744073709551615}}]}"#,
-                        "application/json",
-                    ),
-            )
-            .mount(&server)
-            .await;
-        let client =
-            HttpClient::with_hooks(paused_options(&server.uri()), SegmentHooks).expect("valid");
-        let err = client
-            .send(Request::get("/users"))
-            .await
-            .expect_err("always 429");
-        assert!(matches!(err, Error::RateLimited { .. }), "{value}: {err:?}");
-        // Held or not, the next request also ends in a typed error.
-        let err = client
-            .send(Request::get("/users"))
-            .await
-            .expect_err("always 429");
-        assert!(matches!(err, Error::RateLimited { .. }), "{value}: {err:?}");
-    }
-}
-
-#[tokio::test(start_paused = true)]
 async fn a_503_with_a_long_hint_keeps_its_status() {
     let server = MockServer::start().await;
     Mock::given(path("/users"))
@@ -308,148 +252,6 @@ async fn a_503_with_a_long_hint_keeps_its_status() {
         .expect_err("too long to wait");
     assert!(matches!(err, Error::Vendor { status: 503, .. }), "{err:?}");
     assert_eq!(requests_seen(&server).await, 1);
-}
-
-const SEGMENT_429: &str = r#"{"errors":[{"type":"RequestError","message":"Too many requests","data":{"remainingPoints":0,"msBeforeNext":57647,"consumedPoints":21}}]}"#;
-
-#[tokio::test(start_paused = true)]
-async fn segment_429_waits_for_ms_before_next() {
-    let server = MockServer::start().await;
-    let reset = httpdate::fmt_http_date(SystemTime::now() + Duration::from_secs(30));
-    sequence(
-        &server,
-        "/users/u1/permissions",
-        1,
-        ResponseTemplate::new(429)
-            .insert_header("x-ratelimit-remaining", "0")
-            .insert_header("x-ratelimit-reset", reset.as_str())
-            .set_body_raw(SEGMENT_429, "application/json"),
-        ok_json(),
-    )
-    .await;
-    let client =
-        HttpClient::with_hooks(paused_options(&server.uri()), SegmentHooks).expect("valid");
-
-    client
-        .send(
-            Request::post("/users")
-                .param("u1")
-                .path("permissions")
-                .json(&json!({})),
-        )
-        .await
-        .expect("a 429 is retried even for a POST: the server did no work");
-    let stats = client.stats();
-    assert_eq!(stats.backoff, Duration::from_millis(57_647));
-    assert_eq!((stats.requests, stats.rate_limited), (2, 1));
-}
-
-#[tokio::test(start_paused = true)]
-async fn segment_429_prefers_retry_after() {
-    let server = MockServer::start().await;
-    sequence(
-        &server,
-        "/users",
-        1,
-        ResponseTemplate::new(429)
-            .insert_header("retry-after", "3")
-            .set_body_raw(SEGMENT_429, "application/json"),
-        ok_json(),
-    )
-    .await;
-    let client =
-        HttpClient::with_hooks(paused_options(&server.uri()), SegmentHooks).expect("valid");
-    client.send(Request::get("/users")).await.expect("retried");
-    assert_eq!(client.stats().backoff, Duration::from_secs(3));
-}
-
-#[tokio::test(start_paused = true)]
-async fn segment_429_with_only_the_reset_date_waits_for_it() {
-    let server = MockServer::start().await;
-    let reset = httpdate::fmt_http_date(SystemTime::now() + Duration::from_secs(20));
-    sequence(
-        &server,
-        "/users",
-        1,
-        ResponseTemplate::new(429).insert_header("x-ratelimit-reset", reset.as_str()),
-        ok_json(),
-    )
-    .await;
-    let client =
-        HttpClient::with_hooks(paused_options(&server.uri()), SegmentHooks).expect("valid");
-    let start = Instant::now();
-    client.send(Request::get("/users")).await.expect("retried");
-    let waited = client.stats().backoff;
-    assert!(
-        (Duration::from_secs(18)..=Duration::from_secs(20)).contains(&waited),
-        "{waited:?}"
-    );
-    assert!(start.elapsed() >= waited);
-}
-
-#[tokio::test(start_paused = true)]
-async fn visier_429_with_no_minute_budget_left_waits_a_window() {
-    let server = MockServer::start().await;
-    sequence(
-        &server,
-        "/v1/admin/profiles",
-        1,
-        ResponseTemplate::new(429)
-            .insert_header("x-ratelimit-limit-minute", "100")
-            .insert_header("x-ratelimit-remaining-minute", "0")
-            .insert_header("x-ratelimit-remaining-hour", "5000"),
-        ok_json(),
-    )
-    .await;
-    let client = HttpClient::with_hooks(
-        paused_options(&server.uri())
-            .rate_limits(RateLimitPolicy::default().class("visier", RateLimit::per_minute(100))),
-        VisierHooks,
-    )
-    .expect("valid");
-    let start = Instant::now();
-    client
-        .send(Request::get("/v1/admin/profiles").class("visier"))
-        .await
-        .expect("retried after the window");
-    // Visier sends no reset time: the class is held for its window (a minute),
-    // part of it as the jittered backoff, the rest in the limiter.
-    let stats = client.stats();
-    // (tokio's timer rounds the sub-millisecond backoff up to a millisecond.)
-    let held = stats.backoff + stats.throttled;
-    assert!(
-        (Duration::from_millis(59_990)..=Duration::from_secs(60)).contains(&held),
-        "{stats:?}"
-    );
-    assert!(start.elapsed() >= Duration::from_secs(60));
-    assert_eq!((stats.requests, stats.rate_limited), (2, 1));
-}
-
-#[tokio::test(start_paused = true)]
-async fn visier_429_with_no_hour_budget_left_fails_fast_for_the_caller_to_schedule() {
-    let server = MockServer::start().await;
-    Mock::given(path("/v1/admin/profiles"))
-        .respond_with(
-            ResponseTemplate::new(429)
-                .insert_header("x-ratelimit-remaining-minute", "40")
-                .insert_header("x-ratelimit-remaining-hour", "0"),
-        )
-        .mount(&server)
-        .await;
-    let client = HttpClient::with_hooks(paused_options(&server.uri()), VisierHooks).expect("valid");
-    for _ in 0..2 {
-        let err = client
-            .send(Request::get("/v1/admin/profiles").class("visier"))
-            .await
-            .expect_err("hour budget gone");
-        // (Less the first attempt's millisecond backoff.)
-        let wait = err.retry_after().expect("a hint");
-        assert!(
-            wait > Duration::from_secs(3590) && wait <= Duration::from_secs(3600),
-            "{err:?}"
-        );
-    }
-    assert_eq!(requests_seen(&server).await, 1, "held, not hammered");
 }
 
 #[tokio::test(start_paused = true)]

@@ -327,3 +327,113 @@ fn a_secret_prints_as_redacted_everywhere() {
     assert_clean("wrapped", &format!("{:?}", Some(vec![s.clone()])));
     assert_eq!(s.expose(), BEARER);
 }
+
+/// Reads `{"c": code, "m": message, "r": request id}` raw, as a vendor's hook does.
+#[derive(Debug)]
+struct RawFieldHooks;
+
+impl grantbridge_core::http::VendorHooks for RawFieldHooks {
+    fn parse_error(
+        &self,
+        response: &grantbridge_core::http::Response,
+    ) -> Option<grantbridge_core::http::VendorError> {
+        let v: Value = serde_json::from_slice(response.body()).ok()?;
+        Some(grantbridge_core::http::VendorError {
+            code: v.get("c").and_then(Value::as_str).map(str::to_owned),
+            message: v.get("m")?.as_str()?.to_owned(),
+            request_id: v.get("r").and_then(Value::as_str).map(str::to_owned),
+        })
+    }
+}
+
+/// The fields a hook returns raw are scrubbed and truncated by the client, and the
+/// status is mapped by the client, the same for every vendor (issue 14).
+#[tokio::test]
+async fn a_hooks_raw_fields_are_scrubbed_and_its_status_mapped_in_one_place() {
+    use grantbridge_core::http::{MAX_MESSAGE_BYTES, RetryPolicy};
+    use wiremock::matchers::path;
+
+    let server = MockServer::start().await;
+    let long = "x".repeat(2 * MAX_MESSAGE_BYTES);
+    for status in [401u16, 403, 404, 429] {
+        Mock::given(path(format!("/e/{status}")))
+            .respond_with(ResponseTemplate::new(status).set_body_json(json!({
+                "c": format!("C-{API_KEY}"),
+                "m": format!("bad key {API_KEY}"),
+                "r": format!("rid-{API_KEY}"),
+            })))
+            .mount(&server)
+            .await;
+    }
+    Mock::given(path("/e/long"))
+        .respond_with(ResponseTemplate::new(400).set_body_json(json!({"m": long})))
+        .mount(&server)
+        .await;
+    let options = |renewable: bool| {
+        paused_options(&server.uri())
+            .retry(RetryPolicy::none())
+            .secret_header("apikey", "", Secret::new(API_KEY))
+            .renewable_unauthorized(renewable)
+    };
+    let client = HttpClient::with_hooks(options(false), RawFieldHooks).expect("valid");
+    let renewing = HttpClient::with_hooks(options(true), RawFieldHooks).expect("valid");
+    let send = |c: &HttpClient, p: &'static str| {
+        let c = c.clone();
+        async move { c.send(Request::get(p)).await.expect_err("an error status") }
+    };
+
+    let err = send(&client, "/e/404").await;
+    check_error("404 from a hook", &err);
+    match &err {
+        Error::Vendor {
+            status: 404,
+            code: Some(code),
+            message,
+            request_id: Some(id),
+            ..
+        } => {
+            assert_eq!(code, "C-[redacted]");
+            assert_eq!(message, "bad key [redacted]");
+            assert_eq!(id, "rid-[redacted]");
+        }
+        other => panic!("{other:?}"),
+    }
+    for (c, p, want) in [
+        (
+            &client,
+            "/e/401",
+            "HTTP 401 C-[redacted]: bad key [redacted]",
+        ),
+        (
+            &client,
+            "/e/403",
+            "HTTP 403 C-[redacted]: bad key [redacted]",
+        ),
+        (
+            &renewing,
+            "/e/403",
+            "HTTP 403 C-[redacted]: bad key [redacted]",
+        ),
+    ] {
+        match send(c, p).await {
+            Error::Authentication { message } => assert_eq!(message, want),
+            other => panic!("{p}: {other:?}"),
+        }
+    }
+    let err = send(&renewing, "/e/401").await;
+    check_error("renewable 401", &err);
+    assert!(
+        matches!(&err, Error::Vendor { status: 401, request_id: Some(id), .. } if id == "rid-[redacted]"),
+        "{err:?}"
+    );
+    assert!(matches!(
+        send(&client, "/e/429").await,
+        Error::RateLimited { .. }
+    ));
+    match send(&client, "/e/long").await {
+        Error::Vendor { message, .. } => {
+            assert_eq!(message, format!("{}…", &long[..MAX_MESSAGE_BYTES]));
+        }
+        other => panic!("{other:?}"),
+    }
+}

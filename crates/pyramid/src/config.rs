@@ -121,7 +121,7 @@ impl PyramidConfig {
     pub fn new(base_url: impl Into<String>, username: impl Into<String>, password: Secret) -> Self {
         let base_url = base_url.into();
         PyramidConfig {
-            options: ClientOptions::new(SYSTEM, base_url.clone()),
+            options: Self::default_options(&base_url),
             base_url,
             username: username.into(),
             password,
@@ -158,10 +158,17 @@ impl PyramidConfig {
         Ok(config)
     }
 
-    /// Replaces the transport options, keeping `base_url` in them.
+    /// Replaces the transport options; they must be built for `base_url` (start from
+    /// [`PyramidConfig::default_options`] to keep the defaults).
     pub fn with_options(mut self, options: ClientOptions) -> Self {
         self.options = options;
         self
+    }
+
+    /// The transport defaults for Pyramid at `base_url`: the core defaults (Pyramid
+    /// publishes no rate limits).
+    pub fn default_options(base_url: &str) -> ClientOptions {
+        ClientOptions::new(SYSTEM, base_url)
     }
 
     /// Sets the tenant.

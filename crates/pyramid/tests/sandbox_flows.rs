@@ -493,7 +493,8 @@ async fn the_sandbox_accepts_the_forms_pyramids_examples_send() {
     let http = reqwest::Client::new();
     let url = |p: &str| format!("{}{p}", sandbox.base_url());
     let json_ct = Some("application/json");
-    let (user, password) = sandbox.credentials();
+    let creds = sandbox.credentials();
+    let (user, password) = (&creds.username, &creds.password);
     // PYCLI: "auth": null on login; JSPICK: lowercase `username`; text/plain bodies.
     let body = json!({"data": {"username": user, "password": password.expose()}, "auth": null});
     let (status, token) = raw(
@@ -816,7 +817,7 @@ async fn injected_faults_become_per_item_failures() {
         .map(|u| Assignment::new(Principal::User(u.clone()), profile.clone(), system.scope()))
         .collect();
     sandbox
-        .inner()
+        .sandbox()
         .set_faults(FaultPlan::none().with_server_error(1.0));
     let got = system.grant(&items).await;
     assert_eq!(got.len(), items.len());
@@ -826,7 +827,7 @@ async fn injected_faults_become_per_item_failures() {
             .is_some_and(|e| e.kind() == ErrorKind::Vendor && e.is_retryable())),
         "{got:?}"
     );
-    sandbox.inner().set_faults(FaultPlan::none());
+    sandbox.sandbox().set_faults(FaultPlan::none());
     assert!(
         system.list_assignments().await.expect("listed").is_empty(),
         "nothing was applied"
@@ -835,14 +836,14 @@ async fn injected_faults_become_per_item_failures() {
     let retrying = PyramidSystem::connect(sandbox.config())
         .await
         .expect("connect");
-    sandbox.inner().set_faults(
+    sandbox.sandbox().set_faults(
         FaultPlan::none()
             .with_rate_limited(0.3)
             .with_retry_after(std::time::Duration::from_millis(10)),
     );
     let before = retrying.client().http().stats();
     let got = retrying.grant(&items).await;
-    sandbox.inner().set_faults(FaultPlan::none());
+    sandbox.sandbox().set_faults(FaultPlan::none());
     let stats = retrying.client().http().stats();
     println!(
         "429 storm: {}/{} granted, {} requests, {} retries, {} rate limited",

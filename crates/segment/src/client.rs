@@ -24,15 +24,16 @@
 //! # Ok(()) }
 //! ```
 
-use std::collections::HashSet;
+use std::time::{Duration, SystemTime};
 
 use futures::stream::{self, BoxStream, StreamExt, TryStreamExt};
 use grantbridge_core::http::{
-    ClientOptions, HttpClient, RateLimitHints, Request, Response, VendorHooks, default_error,
-    segment_hints,
+    ClientOptions, HttpClient, PageGuard, RateLimitHints, Request, Response, VendorError,
+    VendorHooks, header::HeaderMap, int_header, retry_after, until_http_date,
 };
 use grantbridge_core::{Entity, Error, Result};
 use serde::de::DeserializeOwned;
+use serde_json::Value;
 
 use crate::wire::*;
 
@@ -48,7 +49,8 @@ pub const MAX_PAGE_SIZE: u32 = 1000;
 /// The system name used in errors and spans.
 pub const SYSTEM: &str = "segment";
 
-/// Segment's reading of responses: rate-limit hints and the `{"errors":[…]}` envelope.
+/// Segment's reading of responses: rate-limit hints ([`segment_hints`]) and the
+/// `{"errors":[…]}` envelope ([`parse_error`]).
 #[derive(Clone, Copy, Debug, Default)]
 pub struct SegmentHooks;
 
@@ -57,23 +59,18 @@ impl VendorHooks for SegmentHooks {
         segment_hints(response)
     }
 
-    fn map_error(&self, response: &Response, hints: &RateLimitHints) -> Error {
-        map_error(response, hints)
+    fn parse_error(&self, response: &Response) -> Option<VendorError> {
+        parse_error(response.body())
     }
 }
 
-/// 401/403 → authentication, 429 → rate limited (with the wait), any other status
-/// with an `{"errors":[…]}` body → [`Error::Vendor`] whose code is the first error's
-/// `type` and whose message lists every entry (`field: message`); anything else (an
-/// HTML page) → the transport's default mapping.
-fn map_error(response: &Response, hints: &RateLimitHints) -> Error {
-    let status = response.status().as_u16();
-    let envelope = serde_json::from_slice::<ErrorEnvelope>(response.body())
+/// Segment's error envelope `{"errors":[…]}`: the code is the first error's `type`,
+/// the message lists every entry (`field: message`, joined with `; `). `None` for
+/// any other body (an HTML page), which the transport reads the generic way.
+pub fn parse_error(body: &[u8]) -> Option<VendorError> {
+    let envelope = serde_json::from_slice::<ErrorEnvelope>(body)
         .ok()
-        .filter(|e| !e.errors.is_empty());
-    let Some(envelope) = envelope else {
-        return default_error(response, hints);
-    };
+        .filter(|e| !e.errors.is_empty())?;
     let message = envelope
         .errors
         .iter()
@@ -86,34 +83,61 @@ fn map_error(response: &Response, hints: &RateLimitHints) -> Error {
         })
         .collect::<Vec<_>>()
         .join("; ");
-    let message = truncate(&response.scrub(&message), 500);
-    match status {
-        401 | 403 => Error::Authentication {
-            message: format!("HTTP {status}: {message}"),
-        },
-        429 => Error::RateLimited {
-            retry_after: hints.retry_after,
-        },
-        _ => Error::Vendor {
-            system: response.system().to_owned(),
-            status,
-            code: Some(truncate(&response.scrub(&envelope.errors[0].kind), 100))
-                .filter(|c| !c.is_empty()),
-            message,
-            request_id: grantbridge_core::http::request_id(response.headers()),
-        },
-    }
+    Some(VendorError {
+        code: Some(envelope.errors[0].kind.clone()),
+        message,
+        request_id: None,
+    })
 }
 
-fn truncate(s: &str, max: usize) -> String {
-    if s.len() <= max {
-        return s.to_owned();
+/// Segment's hints: `Retry-After` (whole seconds), `X-RateLimit-Remaining`,
+/// `X-RateLimit-Reset` (an HTTP date: when the next window starts) and, on a 429,
+/// the body's `msBeforeNext` (`{"errors":[{"data":{"msBeforeNext":57647,…}}]}`).
+///
+/// On a 429 the wait is `Retry-After` if sent (Segment: "prefer this"), else
+/// `msBeforeNext`, else the time to the reset date.
+pub fn segment_hints(response: &Response) -> RateLimitHints {
+    segment_hints_at(
+        response.headers(),
+        response.body(),
+        response.status().as_u16(),
+        SystemTime::now(),
+    )
+}
+
+/// [`segment_hints`] on raw parts, at a given wall-clock `now` (for tests).
+pub fn segment_hints_at(
+    headers: &HeaderMap,
+    body: &[u8],
+    status: u16,
+    now: SystemTime,
+) -> RateLimitHints {
+    let reset_after = headers
+        .get("x-ratelimit-reset")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| until_http_date(v, now));
+    let ms_before_next = if status == 429 {
+        serde_json::from_slice::<Value>(body).ok().and_then(|v| {
+            let data = v
+                .get("errors")
+                .and_then(|e| e.get(0))
+                .and_then(|e| e.get("data"))
+                .or_else(|| v.get("data"))?;
+            data.get("msBeforeNext")?
+                .as_u64()
+                .map(Duration::from_millis)
+        })
+    } else {
+        None
+    };
+    let retry_after = retry_after(headers, now)
+        .or(ms_before_next)
+        .or(if status == 429 { reset_after } else { None });
+    RateLimitHints {
+        retry_after,
+        remaining: int_header(headers, "x-ratelimit-remaining"),
+        reset_after,
     }
-    let mut end = max;
-    while !s.is_char_boundary(end) {
-        end -= 1;
-    }
-    format!("{}…", &s[..end])
 }
 
 /// Turns the vendor's 404 into [`Error::NotFound`] for the object the call named.
@@ -260,8 +284,9 @@ impl SegmentClient {
 
     /// Every page of a list, following `next` until it is absent, null or empty.
     ///
-    /// Fails (after yielding the pages before) when the server hands out a cursor it
-    /// already gave, which would otherwise loop forever.
+    /// Fails with [`Error::Decode`] ([`PageGuard`]; after yielding the pages before)
+    /// when the server hands out a cursor it already gave, which would otherwise loop
+    /// forever.
     pub fn pages<O>(&self, request: Request, count: u32) -> BoxStream<'static, Result<O>>
     where
         O: Paged + DeserializeOwned + Send + 'static,
@@ -271,15 +296,16 @@ impl SegmentClient {
             client: SegmentClient,
             request: Request,
             cursor: Option<String>,
-            seen: HashSet<String>,
+            guard: PageGuard,
             done: bool,
             count: u32,
         }
+        let operation = format!("{} {}", request.method(), request.template());
         let state = State {
             client: self.clone(),
             request,
             cursor: None,
-            seen: HashSet::new(),
+            guard: PageGuard::new(operation),
             done: false,
             count,
         };
@@ -298,23 +324,12 @@ impl SegmentClient {
                 None => st.done = true,
                 Some(next) => {
                     if let Some(c) = &st.cursor {
-                        st.seen.insert(c.clone());
+                        st.guard.remember(c);
                     }
                     if !pagination.current.is_empty() {
-                        st.seen.insert(pagination.current.clone());
+                        st.guard.remember(&pagination.current);
                     }
-                    if st.seen.contains(&next) {
-                        return Err(Error::Vendor {
-                            system: SYSTEM.to_owned(),
-                            status: 200,
-                            code: Some("repeated-cursor".to_owned()),
-                            message: format!(
-                                "pagination of {} repeated a cursor; stopping instead of looping",
-                                O::FIELD
-                            ),
-                            request_id: None,
-                        });
-                    }
+                    st.guard.check(&next)?;
                     st.cursor = Some(next);
                 }
             }
@@ -783,4 +798,61 @@ impl SegmentClient {
 fn functions_request(resource_type: &str) -> Request {
     // Form encoding is exact for the documented values (A-Z and `_`).
     Request::get("/functions").query("resourceType", resource_type)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use grantbridge_core::http::header::HeaderValue;
+
+    fn headers(pairs: &[(&'static str, &str)]) -> HeaderMap {
+        let mut h = HeaderMap::new();
+        for (k, v) in pairs {
+            h.insert(*k, HeaderValue::from_str(v).expect("valid"));
+        }
+        h
+    }
+
+    /// An IMF-fixdate `secs` after the Unix epoch.
+    fn http_date(secs: i64) -> String {
+        jiff::Timestamp::from_second(secs)
+            .expect("in range")
+            .strftime("%a, %d %b %Y %H:%M:%S GMT")
+            .to_string()
+    }
+
+    // Moved from core's `segment_and_visier_hints` (issue 14), assertions unchanged.
+    #[test]
+    fn segment_hints() {
+        let now = SystemTime::UNIX_EPOCH + Duration::from_secs(1_700_000_000);
+        let reset = http_date(1_700_000_030);
+        let body = br#"{"errors":[{"type":"RequestError","message":"Too many requests","data":{"remainingPoints":0,"msBeforeNext":57647,"consumedPoints":21}}]}"#;
+        let h = headers(&[
+            ("x-ratelimit-remaining", "0"),
+            ("x-ratelimit-reset", &reset),
+        ]);
+        let hints = segment_hints_at(&h, body, 429, now);
+        assert_eq!(hints.retry_after, Some(Duration::from_millis(57647)));
+        assert_eq!(hints.remaining, Some(0));
+        assert_eq!(hints.reset_after, Some(Duration::from_secs(30)));
+        let hints = segment_hints_at(&h, b"", 429, now);
+        assert_eq!(hints.retry_after, Some(Duration::from_secs(30)));
+        let ok = segment_hints_at(&h, body, 200, now);
+        assert_eq!(ok.retry_after, None);
+    }
+
+    #[test]
+    fn error_envelopes() {
+        let body = br#"{"errors":[{"type":"input-validation","field":"userIds.0","message":"bad"},{"type":"x","message":"worse"}]}"#;
+        assert_eq!(
+            parse_error(body),
+            Some(VendorError {
+                code: Some("input-validation".to_owned()),
+                message: "userIds.0: bad; worse".to_owned(),
+                request_id: None,
+            })
+        );
+        assert_eq!(parse_error(br#"{"errors":[]}"#), None);
+        assert_eq!(parse_error(b"<html>502</html>"), None);
+    }
 }

@@ -16,14 +16,13 @@
 //! a workspace), [`client`] (one method per vendor operation), [`adapter`] (the core
 //! traits), and `sandbox` (feature `sandbox`: an in-process emulator of the API).
 
+pub mod adapter;
 pub mod client;
 pub mod config;
-pub mod wire;
-
-pub use client::{DEFAULT_PAGE_SIZE, SegmentClient};
-pub use config::{EU_BASE_URL, IAM_MUTATION, SegmentConfig, US_BASE_URL};
-pub mod adapter;
-
-pub use adapter::SegmentSystem;
 #[cfg(feature = "sandbox")]
 pub mod sandbox;
+pub mod wire;
+
+pub use adapter::SegmentSystem;
+pub use client::{DEFAULT_PAGE_SIZE, SegmentClient};
+pub use config::{EU_BASE_URL, IAM_MUTATION, SegmentConfig, US_BASE_URL};

@@ -29,7 +29,7 @@ async fn the_61st_mutation_in_a_minute_waits_for_the_window_and_reads_do_not() {
     let sandbox = SegmentSandbox::start(Seed::Generated { users: 3 }, options)
         .await
         .expect("sandbox");
-    let mut config = SegmentConfig::new(sandbox.base_url(), Secret::new(sandbox.token()));
+    let mut config = SegmentConfig::new(sandbox.base_url(), sandbox.credentials().token.clone());
     config.options = config.options.connect_timeout(None).request_timeout(None);
     let client = SegmentClient::new(&config).expect("client");
     let start = Instant::now();

@@ -290,7 +290,7 @@ async fn requests_without_a_valid_token_or_with_a_foreign_media_type_are_refused
             serde_json::from_slice(&resp.bytes().await.expect("body")).expect("errors envelope");
         assert_eq!(body.errors[0].kind, "unauthorized");
     }
-    let bearer = format!("Bearer {}", sandbox.token());
+    let bearer = format!("Bearer {}", sandbox.credentials().token.expose());
     let resp = http
         .get(&url)
         .header("authorization", &bearer)

@@ -8,11 +8,12 @@
 //! or `get_analytic_user_profile`.
 
 use std::sync::Arc;
+use std::time::{Duration, SystemTime};
 
 use futures::Stream;
 use grantbridge_core::http::{
-    HttpClient, RateLimitHints, Request, Response, Stats, VendorHooks, default_error, request_id,
-    visier_hints,
+    HttpClient, PageGuard, RateLimitHints, Request, Response, Stats, VendorError, VendorHooks,
+    header::HeaderMap, int_header, retry_after,
 };
 use grantbridge_core::{Error, Result, TenantCode};
 use serde::de::DeserializeOwned;
@@ -29,11 +30,13 @@ pub const MAX_USERS_PAGE: u32 = 1000;
 pub const MAX_MEMBERS_PAGE: u32 = 100;
 
 /// Visier's error conventions for the shared transport: budget hints from
-/// `X-RateLimit-Remaining-Minute`/`-Hour`, error bodies in any of the three `Status`
-/// shapes (the `rci` becomes the request id).
+/// `X-RateLimit-Remaining-Minute`/`-Hour` ([`visier_hints`]), error bodies in any of
+/// the three `Status` shapes ([`parse_error`]; the `rci` becomes the request id).
 ///
-/// A 401 becomes [`Error::Vendor`] with status 401 so that [`VisierClient`] can renew
-/// its token once; the client turns a second 401 into [`Error::Authentication`].
+/// [`VisierClient`] builds its transport with
+/// [`ClientOptions::renewable_unauthorized`](grantbridge_core::http::ClientOptions::renewable_unauthorized),
+/// so a 401 arrives as [`Error::Vendor`] with status 401 and the client can renew its
+/// token once; it turns a second 401 into [`Error::Authentication`].
 #[derive(Clone, Copy, Debug, Default)]
 pub struct VisierHooks;
 
@@ -42,51 +45,44 @@ impl VendorHooks for VisierHooks {
         visier_hints(response.headers())
     }
 
-    fn map_error(&self, response: &Response, hints: &RateLimitHints) -> Error {
-        let status = response.status().as_u16();
-        let parsed = serde_json::from_slice::<StatusDto>(response.body()).ok();
-        let (code, message, rci) = match &parsed {
-            Some(s) => (s.code_text(), s.message_text(), s.rci.clone()),
-            None => (None, None, None),
-        };
-        if status == 429 {
-            return Error::RateLimited {
-                retry_after: hints.retry_after,
-            };
-        }
-        let Some(message) = message else {
-            // Not a Status body (an HTML page from a gateway, an empty body).
-            let mut e = default_error(response, hints);
-            if status == 401
-                && let Error::Authentication { message } = e
-            {
-                e = Error::Vendor {
-                    system: response.system().to_owned(),
-                    status,
-                    code: None,
-                    message,
-                    request_id: request_id(response.headers()),
-                };
-            }
-            return e;
-        };
-        let message = response.scrub(&message);
-        let code = code.map(|c| response.scrub(&c));
-        if status == 403 {
-            return Error::Authentication {
-                message: format!(
-                    "HTTP 403{}: {message}",
-                    code.map(|c| format!(" {c}")).unwrap_or_default()
-                ),
-            };
-        }
-        Error::Vendor {
-            system: response.system().to_owned(),
-            status,
-            code,
-            message,
-            request_id: rci.or_else(|| request_id(response.headers())),
-        }
+    fn parse_error(&self, response: &Response) -> Option<VendorError> {
+        parse_error(response.body())
+    }
+}
+
+/// A Visier `Status` body: code (`code` or `errorCode`), message (`localizedMessage`,
+/// else `message`) and `rci` as the request id. `None` without a message (an HTML
+/// page from a gateway, an empty body), which the transport reads the generic way.
+pub fn parse_error(body: &[u8]) -> Option<VendorError> {
+    let status = serde_json::from_slice::<StatusDto>(body).ok()?;
+    Some(VendorError {
+        message: status.message_text()?,
+        code: status.code_text(),
+        request_id: status.rci,
+    })
+}
+
+/// Visier's hints: `X-RateLimit-Remaining-Minute` and `-Hour` (the smaller is the
+/// remaining budget), plus `Retry-After` if the server sends one (not documented).
+///
+/// Visier gives no reset time, only which window binds: the budget is taken to hold
+/// for at most that window (a minute, or an hour when the hourly budget is the
+/// smaller), so an exhausted hourly budget is not retried every minute.
+pub fn visier_hints(headers: &HeaderMap) -> RateLimitHints {
+    let minute = int_header(headers, "x-ratelimit-remaining-minute");
+    let hour = int_header(headers, "x-ratelimit-remaining-hour");
+    const MINUTE: Duration = Duration::from_secs(60);
+    const HOUR: Duration = Duration::from_secs(3600);
+    let (remaining, reset_after) = match (minute, hour) {
+        (Some(m), Some(h)) if h < m => (Some(h), Some(HOUR)),
+        (Some(m), _) => (Some(m), Some(MINUTE)),
+        (None, Some(h)) => (Some(h), Some(HOUR)),
+        (None, None) => (None, None),
+    };
+    RateLimitHints {
+        retry_after: retry_after(headers, SystemTime::now()),
+        remaining,
+        reset_after,
     }
 }
 
@@ -175,7 +171,9 @@ impl VisierClient {
             .options
             .clone()
             .header("accept", "application/json")
-            .secret_header("apikey", "", config.credentials.api_key.clone());
+            .secret_header("apikey", "", config.credentials.api_key.clone())
+            // A 401 is renewed once (see `send`); it must stay apart from a 403.
+            .renewable_unauthorized(true);
         let http = HttpClient::with_hooks(options, VisierHooks)?;
         Ok(VisierClient {
             http,
@@ -421,8 +419,9 @@ impl VisierClient {
 
     /// Every user, page after page of `limit` (at most [`MAX_USERS_PAGE`]) from
     /// `query.start`: stops on a short page (the API has no total), and fails with
-    /// [`Error::Decode`] if the server repeats a page instead of advancing.
-    pub fn users_stream(
+    /// [`Error::Decode`] ([`PageGuard`]) if the server repeats a page instead of
+    /// advancing.
+    pub fn stream_users(
         &self,
         query: UsersQuery,
     ) -> impl Stream<Item = Result<UserGetApiResponseDto>> + Send + 'static {
@@ -433,8 +432,8 @@ impl VisierClient {
             .clamp(1, MAX_USERS_PAGE);
         let start = query.start.unwrap_or(0);
         let pages = futures::stream::try_unfold(
-            (Some(start), None::<String>),
-            move |(next, last_first)| {
+            (Some(start), PageGuard::new("GET /v1/admin/users")),
+            move |(next, mut guard)| {
                 let client = client.clone();
                 let query = query.clone();
                 async move {
@@ -448,22 +447,16 @@ impl VisierClient {
                             ..query
                         })
                         .await?;
-                    let first = page.users.first().and_then(|u| u.user_id.clone());
-                    if first.is_some() && first == last_first {
-                        return Err(Error::Decode {
-                            status: 200,
-                            content_type: None,
-                            message: format!(
-                                "GET /v1/admin/users repeated the page before start={start}; stopping"
-                            ),
-                            excerpt: String::new(),
-                        });
+                    // A page starting with the user another page started with: the
+                    // server ignored `start`.
+                    if let Some(first) = page.users.first().and_then(|u| u.user_id.as_deref()) {
+                        guard.check(first)?;
                     }
                     let full = page.users.len() >= limit as usize;
                     let next = if full { start.checked_add(limit) } else { None };
                     Ok(Some((
                         futures::stream::iter(page.users.into_iter().map(Ok)),
-                        (next, first),
+                        (next, guard),
                     )))
                 }
             },
@@ -506,13 +499,14 @@ impl VisierClient {
     /// Every user group (pages of [`MAX_USERS_PAGE`]).
     pub async fn get_all_user_groups(&self) -> Result<Vec<UserGroupGetApiResponseDto>> {
         let mut out = Vec::new();
+        let mut guard = PageGuard::new("GET /v1/admin/user-groups");
         let mut start = 0u32;
         loop {
             let page = self
                 .get_user_groups(None, Some(MAX_USERS_PAGE), Some(start))
                 .await?;
             let n = page.user_groups.len();
-            check_advanced(&out, &page.user_groups, |g| &g.user_group_id, "user-groups")?;
+            check_advanced(&mut guard, &page.user_groups, |g| &g.user_group_id)?;
             out.extend(page.user_groups);
             if n < MAX_USERS_PAGE as usize {
                 return Ok(out);
@@ -549,6 +543,7 @@ impl VisierClient {
     /// Every member of a group, all tenants (pages of [`MAX_MEMBERS_PAGE`]).
     pub async fn get_all_user_group_users(&self, user_group_id: &str) -> Result<Vec<UserRefDto>> {
         let mut out: Vec<UserRefDto> = Vec::new();
+        let mut guard = PageGuard::new("GET /v1/admin/user-groups/{}/users");
         let mut start = 0u32;
         loop {
             let page = self
@@ -556,7 +551,7 @@ impl VisierClient {
                 .await?;
             let users: Vec<UserRefDto> = page.tenants.into_iter().flat_map(|t| t.users).collect();
             let n = users.len();
-            check_advanced(&out, &users, |u| &u.user_id, "user-group users")?;
+            check_advanced(&mut guard, &users, |u| &u.user_id)?;
             out.extend(users);
             if n < MAX_MEMBERS_PAGE as usize {
                 return Ok(out);
@@ -638,27 +633,19 @@ impl VisierClient {
     }
 }
 
-/// A full page whose first item equals the first item of the previous full page means
-/// the server ignored `start`: stop instead of looping.
+/// A page whose first item was already listed on the page before means the server
+/// ignored `start`: stop instead of looping. Remembers the page's ids for the next.
 fn check_advanced<T>(
-    so_far: &[T],
+    guard: &mut PageGuard,
     page: &[T],
     id: impl Fn(&T) -> &Option<String>,
-    what: &str,
 ) -> Result<()> {
-    if let (Some(first), false) = (page.first(), so_far.is_empty()) {
-        let seen = so_far
-            .iter()
-            .rev()
-            .take(page.len())
-            .any(|x| id(x) == id(first));
-        if id(first).is_some() && seen {
-            return Err(Error::Decode {
-                status: 200,
-                content_type: None,
-                message: format!("{what}: the server repeated a page instead of advancing"),
-                excerpt: String::new(),
-            });
+    if let Some(first) = page.first().and_then(|x| id(x).as_deref()) {
+        guard.check(first)?;
+    }
+    for x in page {
+        if let Some(key) = id(x) {
+            guard.remember(key);
         }
     }
     Ok(())
@@ -685,5 +672,57 @@ fn unauthorized(e: Error) -> Error {
             ),
         },
         other => other,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use grantbridge_core::http::header::HeaderValue;
+
+    fn headers(pairs: &[(&'static str, &str)]) -> HeaderMap {
+        let mut h = HeaderMap::new();
+        for (k, v) in pairs {
+            h.insert(*k, HeaderValue::from_str(v).expect("valid"));
+        }
+        h
+    }
+
+    // Moved from core's `segment_and_visier_hints` (issue 14), assertions unchanged.
+    #[test]
+    fn visier_hints_read_the_binding_window() {
+        let v = visier_hints(&headers(&[
+            ("x-ratelimit-remaining-minute", "12"),
+            ("x-ratelimit-remaining-hour", "5000"),
+        ]));
+        assert_eq!(v.remaining, Some(12));
+        assert_eq!(v.reset_after, Some(Duration::from_secs(60)));
+        let v = visier_hints(&headers(&[
+            ("x-ratelimit-remaining-minute", "40"),
+            ("x-ratelimit-remaining-hour", "0"),
+        ]));
+        assert_eq!(v.remaining, Some(0));
+        assert_eq!(v.reset_after, Some(Duration::from_secs(3600)));
+        assert_eq!(visier_hints(&HeaderMap::new()), RateLimitHints::default());
+    }
+
+    #[test]
+    fn status_bodies() {
+        let body =
+            br#"{"code":"USER_INPUT_ERROR","localizedMessage":"lm","message":"m","rci":"R1"}"#;
+        assert_eq!(
+            parse_error(body),
+            Some(VendorError {
+                code: Some("USER_INPUT_ERROR".to_owned()),
+                message: "lm".to_owned(),
+                request_id: Some("R1".to_owned()),
+            })
+        );
+        assert_eq!(
+            parse_error(br#"{"code":7,"message":"denied"}"#).map(|e| (e.code, e.message)),
+            Some((Some("7".to_owned()), "denied".to_owned()))
+        );
+        assert_eq!(parse_error(br#"{"code":"X"}"#), None);
+        assert_eq!(parse_error(b"<html>502</html>"), None);
     }
 }

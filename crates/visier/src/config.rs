@@ -48,10 +48,28 @@ impl VisierConfig {
         self
     }
 
-    /// Adjusts the transport settings.
-    pub fn with_options(mut self, f: impl FnOnce(ClientOptions) -> ClientOptions) -> Self {
-        self.options = f(self.options);
+    /// Replaces the transport settings; they must be built for `base_url` (start from
+    /// [`VisierConfig::default_options`] to keep Visier's defaults).
+    ///
+    /// ```
+    /// use grantbridge_core::http::{RetryPolicy, Secret};
+    /// use grantbridge_visier::{VisierConfig, VisierCredentials};
+    ///
+    /// let base = "https://acme.api.visier.io";
+    /// let credentials =
+    ///     VisierCredentials::password(Secret::new("key"), "svc@acme.example", Secret::new("pw"));
+    /// let config = VisierConfig::new(base, credentials)
+    ///     .with_options(VisierConfig::default_options(base).retry(RetryPolicy::none()));
+    /// # drop(config);
+    /// ```
+    pub fn with_options(mut self, options: ClientOptions) -> Self {
+        self.options = options;
         self
+    }
+
+    /// Visier's transport defaults for `base_url` (see [`default_options`]).
+    pub fn default_options(base_url: &str) -> ClientOptions {
+        default_options(base_url)
     }
 
     /// Reads `VISIER_BASE_URL`, `VISIER_API_KEY` and the login from the environment:

@@ -94,7 +94,7 @@ async fn server() -> MockServer {
 async fn system(server: &MockServer) -> VisierSystem {
     VisierSystem::connect(
         VisierConfig::new(server.uri(), VisierCredentials::asid_token("k", "t"))
-            .with_options(|o| o.retry(RetryPolicy::none())),
+            .with_options(VisierConfig::default_options(&server.uri()).retry(RetryPolicy::none())),
     )
     .await
     .expect("connect")

@@ -15,7 +15,8 @@ const APROFILE: &str = "af1e7ba4-eef0-41db-9e44-5bac6151cd14";
 const USER: &str = "82424d8b-f99c-cd4d-9ac7-568919d9a0e4";
 
 fn config(server: &MockServer, creds: VisierCredentials) -> VisierConfig {
-    VisierConfig::new(server.uri(), creds).with_options(|o| o.retry(RetryPolicy::none()))
+    VisierConfig::new(server.uri(), creds)
+        .with_options(VisierConfig::default_options(&server.uri()).retry(RetryPolicy::none()))
 }
 
 fn preset(server: &MockServer) -> VisierClient {
@@ -362,7 +363,7 @@ async fn paging_stops_on_a_short_page_and_refuses_a_repeated_one() {
         .await;
     let c = preset(&server);
     let all: Vec<UserGetApiResponseDto> = c
-        .users_stream(UsersQuery {
+        .stream_users(UsersQuery {
             limit: Some(2),
             ..UsersQuery::default()
         })
@@ -381,7 +382,7 @@ async fn paging_stops_on_a_short_page_and_refuses_a_repeated_one() {
         .mount(&server)
         .await;
     let err = preset(&server)
-        .users_stream(UsersQuery {
+        .stream_users(UsersQuery {
             limit: Some(2),
             ..UsersQuery::default()
         })

@@ -12,7 +12,7 @@
 
 use std::time::Duration;
 
-use grantbridge_core::http::RetryPolicy;
+use grantbridge_core::http::{ClientOptions, RetryPolicy};
 use grantbridge_core::sandbox::SandboxOptions;
 use grantbridge_visier::sandbox::{Seed, VisierSandbox};
 use grantbridge_visier::wire::{UserGroupUsersDto, UsersToUserGroupsRequestDto};
@@ -21,6 +21,13 @@ use tokio::time::Instant;
 
 const MINUTE: Duration = Duration::from_secs(60);
 
+/// Visier's default transport options for `sandbox`, timeouts removed.
+fn no_timeouts(sandbox: &VisierSandbox) -> ClientOptions {
+    VisierConfig::default_options(&sandbox.base_url())
+        .connect_timeout(None)
+        .request_timeout(None)
+}
+
 /// A sandbox without rate windows and a client with Visier's default configuration
 /// (password login), timeouts removed.
 async fn setup() -> (VisierSandbox, VisierClient) {
@@ -28,7 +35,7 @@ async fn setup() -> (VisierSandbox, VisierClient) {
         .await
         .expect("sandbox");
     let config = VisierConfig::new(sandbox.base_url(), sandbox.credentials().password_login())
-        .with_options(|o| o.connect_timeout(None).request_timeout(None));
+        .with_options(no_timeouts(&sandbox));
     let client = VisierClient::new(&config).expect("client");
     (sandbox, client)
 }
@@ -124,7 +131,7 @@ async fn six_thousand_calls_an_hour_at_one_hundred_a_minute() {
         sandbox.base_url(),
         VisierCredentials::asid_token(credentials.api_key, token),
     )
-    .with_options(|o| o.connect_timeout(None).request_timeout(None));
+    .with_options(no_timeouts(&sandbox));
     let client = VisierClient::new(&config).expect("client");
     sandbox.log().clear();
     let start = Instant::now();

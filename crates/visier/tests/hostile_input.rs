@@ -300,7 +300,7 @@ async fn malformed_answers_are_typed_errors_never_panics() {
             server.uri(),
             VisierCredentials::asid_token("api-key", "preset-token"),
         )
-        .with_options(|o| o.retry(RetryPolicy::none()));
+        .with_options(VisierConfig::default_options(&server.uri()).retry(RetryPolicy::none()));
         let client = VisierClient::new(&config).expect("client");
         for method in METHODS {
             let r = AssertUnwindSafe(call(&client, method, "p-1", "u-1"))

@@ -237,7 +237,9 @@ async fn grants_are_batched_per_profile_and_window() {
 async fn oauth_and_supplied_tokens_work_against_the_sandbox() {
     let sandbox = start(Seed::Demo).await;
     let oauth = VisierConfig::new(sandbox.base_url(), sandbox.credentials().oauth2_login())
-        .with_options(|o| o.retry(RetryPolicy::none()));
+        .with_options(
+            VisierConfig::default_options(&sandbox.base_url()).retry(RetryPolicy::none()),
+        );
     let client = VisierClient::new(&oauth).expect("client");
     assert!(
         !client
@@ -285,9 +287,12 @@ async fn rate_window_answers_429_with_visier_headers() {
     .expect("sandbox");
     // Not adaptive: an adaptive client reads X-RateLimit-Remaining-Minute and waits
     // for the next window instead of running into the 429 this test wants to see.
-    let config = sandbox.config().with_options(|o| {
-        o.rate_limits(grantbridge_core::http::RateLimitPolicy::unlimited().adaptive(false))
-    });
+    let config = sandbox.config();
+    let options = config
+        .options
+        .clone()
+        .rate_limits(grantbridge_core::http::RateLimitPolicy::unlimited().adaptive(false));
+    let config = config.with_options(options);
     let client = VisierClient::new(&config).expect("client");
     client
         .get_all_profiles()

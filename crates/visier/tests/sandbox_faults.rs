@@ -71,13 +71,13 @@ async fn idempotent_reads_are_retried_through_transient_faults() {
     )
     .await
     .expect("sandbox");
-    let config = sandbox.config().with_options(|o| {
-        o.retry(
-            grantbridge_visier::auth::retry_policy()
-                .max_attempts(12)
-                .delays(Duration::from_millis(1), Duration::from_millis(5)),
-        )
-    });
+    let config = sandbox.config();
+    let options = config.options.clone().retry(
+        grantbridge_visier::auth::retry_policy()
+            .max_attempts(12)
+            .delays(Duration::from_millis(1), Duration::from_millis(5)),
+    );
+    let config = config.with_options(options);
     let system = VisierSystem::connect(config).await.expect("connect");
     for _ in 0..5 {
         let profiles = system.list_profiles().await.expect("retried to success");

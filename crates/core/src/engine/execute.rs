@@ -11,9 +11,9 @@ use jiff::Timestamp;
 
 use super::journal::{Entry, Journal, parse_journal};
 use super::plan::{Change, Plan};
-use super::report::{ItemResult, RunReport};
+use super::report::{ItemResult, Resumption, RunReport};
 use crate::error::{Error, Result};
-use crate::model::{Assignment, Membership};
+use crate::model::{Assignment, AssignmentKey, Membership};
 use crate::traits::{AccessSystem, Outcome};
 
 /// Progress of a run, passed to [`ExecuteOptions::progress`] after every batch.
@@ -193,6 +193,14 @@ async fn run_batch(
 /// A dry run with a journal reads it (without writing) and marks what an earlier run
 /// finished, so it shows exactly what a resume would still do.
 ///
+/// A journal vouches only for the target it was made on: its header records the
+/// target's [`TargetIdentity`], and a resume on a target that does not match is refused
+/// before anything is sent. Nor does a resume trust it blindly: the changes it records
+/// done are checked against one fresh read of the target (the bulk lists a snapshot
+/// reads, never one call per item); those in place are reported `resumed`, the others
+/// are sent again and counted by what this run finds ([`RunReport::resumed_from`]
+/// says how many of each).
+///
 /// A change whose batch an earlier run began but never finished (the process was
 /// killed while the batch was on the wire) and that a resume finds already in place is
 /// reported `Applied`, not `AlreadyInState`: the killed run applied it, and
@@ -209,6 +217,7 @@ pub async fn execute(
         ));
     }
     let started_at = Timestamp::now();
+    let identity = system.identity();
     let total = plan.changes.len();
     let mut results: Vec<Option<(Outcome, bool)>> = vec![None; total];
 
@@ -216,26 +225,53 @@ pub async fn execute(
     let mut next_batch = 0;
     let mut recorded = Vec::new();
     let mut in_doubt = HashSet::new();
+    let mut earlier_run = None;
     match (&options.journal, options.dry_run) {
         (Some(path), false) => {
-            let (j, r) = Journal::open(path, plan, options.fsync)?;
+            let (j, r) = Journal::open(path, plan, &identity, started_at, options.fsync)?;
             recorded = r.recorded;
             in_doubt = r.in_doubt;
             journal = Some(Mutex::new(j));
             next_batch = r.next_batch;
+            earlier_run = r.started_at;
         }
         // A dry run shows what a resume would still do, without touching the journal.
         (Some(path), true) if path.exists() => {
             let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, e))?;
             let whole = text.rfind('\n').map_or(0, |i| i + 1);
             if !text[..whole].trim().is_empty() {
-                recorded = parse_journal(&text[..whole], path, &plan.fingerprint())?.recorded;
+                recorded =
+                    parse_journal(&text[..whole], path, &plan.fingerprint(), &identity)?.recorded;
             }
         }
         _ => {}
     }
-    for (index, outcome) in recorded {
-        if index < total && outcome.is_done() {
+    recorded.retain(|(index, outcome)| *index < total && outcome.is_done());
+    let mut resumed_from = None;
+    if earlier_run.is_some() && !options.dry_run {
+        let present = if recorded.is_empty() {
+            InPlace::default()
+        } else {
+            InPlace::read(system, plan, &recorded).await?
+        };
+        let mut resumption = Resumption {
+            started_at: earlier_run.unwrap_or(started_at),
+            verified: 0,
+            missing: 0,
+        };
+        for (index, outcome) in recorded {
+            if present.holds(&plan.changes[index]) {
+                resumption.verified += 1;
+                results[index] = Some((outcome, true));
+            } else {
+                // Recorded done, not in place: this run sends it again.
+                resumption.missing += 1;
+            }
+        }
+        resumed_from = Some(resumption);
+    } else {
+        // A dry run reads nothing from the system: it shows the journal's word.
+        for (index, outcome) in recorded {
             results[index] = Some((outcome, true));
         }
     }
@@ -292,31 +328,35 @@ pub async fn execute(
                         items: batch.clone(),
                     })?;
                     let outcomes = run_batch(system, plan, k, &batch).await;
-                    let results: Vec<(usize, Outcome)> = batch
+                    // Planned because it was missing, sent by a run killed before it
+                    // could record the answer, and now in place: that run applied it
+                    // (a rollback must undo it), this one did not.
+                    let earlier = |i: usize, o: &Outcome| {
+                        *o == Outcome::AlreadyInState && in_doubt.contains(&i)
+                    };
+                    let results: Vec<(usize, Outcome, bool)> = batch
                         .iter()
                         .copied()
                         .zip(outcomes)
-                        .map(|(i, o)| match o {
-                            // Planned because it was missing, sent by a run killed
-                            // before it could record the answer, and now in place:
-                            // that run applied it, and a rollback must undo it.
-                            Outcome::AlreadyInState if in_doubt.contains(&i) => {
-                                (i, Outcome::Applied)
+                        .map(|(i, o)| {
+                            if earlier(i, &o) {
+                                (i, Outcome::Applied, true)
+                            } else {
+                                (i, o, false)
                             }
-                            o => (i, o),
                         })
                         .collect();
                     record(&Entry::End {
                         batch: number,
-                        results: results.clone(),
+                        results: results.iter().map(|(i, o, _)| (*i, o.clone())).collect(),
                     })?;
                     let progress = {
                         let mut s = state.lock().unwrap_or_else(|p| p.into_inner());
-                        for (i, o) in results {
+                        for (i, o, by_earlier_run) in results {
                             if !o.is_done() {
                                 s.2 += 1;
                             }
-                            s.0[i] = Some((o, false));
+                            s.0[i] = Some((o, by_earlier_run));
                             s.1 += 1;
                         }
                         Progress {
@@ -338,6 +378,14 @@ pub async fn execute(
             outcome?;
         }
         results = state.into_inner().unwrap_or_else(|p| p.into_inner()).0;
+        if let Some(r) = &mut resumed_from {
+            // In-doubt items found in place count with the verified ones.
+            let found = in_doubt
+                .iter()
+                .filter(|&&i| results.get(i).and_then(|r| r.as_ref()).is_some_and(|r| r.1))
+                .count();
+            r.verified += found;
+        }
     }
 
     let items = plan
@@ -361,7 +409,62 @@ pub async fn execute(
         started_at,
         finished_at: Timestamp::now(),
         items,
+        identity: Some(identity),
+        resumed_from,
     })
+}
+
+/// The target's state as far as a journal's finished changes need it, from one bulk
+/// read of each list concerned.
+#[derive(Default)]
+struct InPlace {
+    assignments: HashSet<Assignment>,
+    keys: HashSet<AssignmentKey>,
+    memberships: HashSet<Membership>,
+}
+
+impl InPlace {
+    async fn read(
+        system: &dyn AccessSystem,
+        plan: &Plan,
+        recorded: &[(usize, Outcome)],
+    ) -> Result<InPlace> {
+        let is_membership = |i: &usize| {
+            matches!(
+                plan.changes[*i],
+                Change::AddMember { .. } | Change::RemoveMember { .. }
+            )
+        };
+        let unverifiable = |e: Error| {
+            Error::invalid(
+                format!("resuming the journal on {}", system.id()),
+                format!(
+                    "the target could not be read to verify what the earlier run did ({e}); nothing was sent"
+                ),
+            )
+        };
+        let mut state = InPlace::default();
+        if recorded.iter().any(|(i, _)| !is_membership(i)) {
+            let held = system.list_assignments().await.map_err(unverifiable)?;
+            state.keys = held.iter().map(Assignment::key).collect();
+            state.assignments = held.into_iter().collect();
+        }
+        if recorded.iter().any(|(i, _)| is_membership(i)) {
+            let members = system.list_memberships().await.map_err(unverifiable)?;
+            state.memberships = members.into_iter().collect();
+        }
+        Ok(state)
+    }
+
+    /// Whether the target is as `change` leaves it.
+    fn holds(&self, change: &Change) -> bool {
+        match change {
+            Change::Grant { assignment, .. } => self.assignments.contains(assignment),
+            Change::Revoke { assignment } => !self.keys.contains(&assignment.key()),
+            Change::AddMember { membership } => self.memberships.contains(membership),
+            Change::RemoveMember { membership } => !self.memberships.contains(membership),
+        }
+    }
 }
 
 #[cfg(test)]
@@ -404,6 +507,7 @@ mod tests {
                 target: plan.target.clone(),
                 changes: 1,
                 started_at: Timestamp::now(),
+                identity: None,
             },
             Entry::Begin {
                 batch: 0,

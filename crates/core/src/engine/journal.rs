@@ -1,8 +1,10 @@
 //! The run journal: JSON lines written before and after each batch of [`execute`], read
 //! back on resume so that a killed run repeats no finished item.
 //!
-//! Line 1 is a header naming the plan (its fingerprint) and target; then, per batch, a
-//! `begin` line listing the change indices sent and an `end` line with their outcomes.
+//! Line 1 is a header naming the plan (its fingerprint) and the target (its
+//! [`TargetIdentity`]); then, per batch, a `begin` line listing the change indices sent
+//! and an `end` line with their outcomes. A journal resumes only on a target whose
+//! identity matches its header's.
 //! Items of a batch that began and never ended are "in doubt": the killed run may have
 //! changed the system for them.
 //!
@@ -17,6 +19,7 @@ use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
 
 use super::plan::Plan;
+use super::target::TargetIdentity;
 use crate::error::{Error, Result};
 use crate::ids::SystemId;
 use crate::traits::Outcome;
@@ -29,6 +32,9 @@ pub(super) enum Entry {
         target: SystemId,
         changes: usize,
         started_at: Timestamp,
+        /// Absent in journals written before identities were recorded.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        identity: Option<TargetIdentity>,
     },
     Begin {
         batch: usize,
@@ -52,6 +58,8 @@ pub(super) struct Resumed {
     /// Items of batches that began but never ended: the killed run may have changed
     /// the system for them.
     pub(super) in_doubt: HashSet<usize>,
+    /// When the run that wrote the journal started (`None` for a fresh journal).
+    pub(super) started_at: Option<Timestamp>,
 }
 
 pub(super) struct Journal {
@@ -63,7 +71,13 @@ pub(super) struct Journal {
 impl Journal {
     /// Opens (or creates) the journal for `plan`; returns it with the outcomes already
     /// recorded and the next batch number.
-    pub(super) fn open(path: &Path, plan: &Plan, fsync: bool) -> Result<(Journal, Resumed)> {
+    pub(super) fn open(
+        path: &Path,
+        plan: &Plan,
+        identity: &TargetIdentity,
+        started_at: Timestamp,
+        fsync: bool,
+    ) -> Result<(Journal, Resumed)> {
         let mut file = OpenOptions::new()
             .read(true)
             .append(true)
@@ -92,16 +106,18 @@ impl Journal {
                 plan: fingerprint,
                 target: plan.target.clone(),
                 changes: plan.changes.len(),
-                started_at: Timestamp::now(),
+                started_at,
+                identity: Some(identity.clone()),
             })?;
             let fresh = Resumed {
                 recorded: Vec::new(),
                 next_batch: 0,
                 in_doubt: HashSet::new(),
+                started_at: None,
             };
             return Ok((journal, fresh));
         }
-        let resumed = parse_journal(&text, path, &fingerprint)?;
+        let resumed = parse_journal(&text, path, &fingerprint, identity)?;
         // Appends go to the end regardless; make the position explicit for clarity.
         journal
             .file
@@ -128,11 +144,17 @@ impl Journal {
 }
 
 /// The outcomes a journal records and the next batch number, checking that it belongs
-/// to the plan with `fingerprint`. `text` holds whole lines only: the callers cut a
+/// to the plan with `fingerprint` and to a target matching `identity`. `text` holds whole lines only: the callers cut a
 /// torn last line (a crash mid-write recorded nothing finished) before parsing, so
 /// every line here must be a valid entry.
-pub(super) fn parse_journal(text: &str, path: &Path, fingerprint: &str) -> Result<Resumed> {
+pub(super) fn parse_journal(
+    text: &str,
+    path: &Path,
+    fingerprint: &str,
+    identity: &TargetIdentity,
+) -> Result<Resumed> {
     let mut recorded = Vec::new();
+    let mut started = None;
     let mut next_batch = 0;
     let mut begun = HashSet::new();
     let damaged = |n: usize, what: String| {
@@ -144,7 +166,13 @@ pub(super) fn parse_journal(text: &str, path: &Path, fingerprint: &str) -> Resul
     for (n, line) in text.lines().enumerate() {
         let entry: Entry = serde_json::from_str(line).map_err(|e| damaged(n, e.to_string()))?;
         match entry {
-            Entry::Header { plan: p, .. } if n == 0 => {
+            Entry::Header {
+                plan: p,
+                target,
+                started_at,
+                identity: recorded_identity,
+                ..
+            } if n == 0 => {
                 if p != fingerprint {
                     return Err(Error::invalid(
                         format!("journal {}", path.display()),
@@ -153,6 +181,18 @@ pub(super) fn parse_journal(text: &str, path: &Path, fingerprint: &str) -> Resul
                         ),
                     ));
                 }
+                let theirs = recorded_identity.unwrap_or_else(|| TargetIdentity::new(target));
+                if !theirs.matches(identity) {
+                    return Err(Error::invalid(
+                        format!("journal {}", path.display()),
+                        format!(
+                            "it records a run on {theirs}, started {started_at}, and this target is {identity}; \
+                             a journal vouches only for the target it was made on: start a new run \
+                             (another journal file, or --new-run in the CLI)"
+                        ),
+                    ));
+                }
+                started = Some(started_at);
             }
             _ if n == 0 => {
                 return Err(Error::invalid(
@@ -180,6 +220,7 @@ pub(super) fn parse_journal(text: &str, path: &Path, fingerprint: &str) -> Resul
         recorded,
         next_batch,
         in_doubt: begun,
+        started_at: started,
     })
 }
 

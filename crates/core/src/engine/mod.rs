@@ -42,6 +42,7 @@ pub mod mapping;
 mod plan;
 mod report;
 mod snapshot;
+mod target;
 mod translate;
 
 pub use execute::{ExecuteOptions, Progress, ProgressFn, execute};
@@ -50,10 +51,13 @@ pub use mapping::{
     GroupMatch, Location, MAPPING_VERSION, Mapping, PrincipalMatch, ProfileRef, Rule, RuleTarget,
     ScopePattern, ValidityPolicy,
 };
-pub use plan::{Change, Mode, PLAN_FORMAT_VERSION, Plan, PlanSummary, SummaryRow, plan};
+pub use plan::{
+    Change, Mode, PLAN_FORMAT_VERSION, Plan, PlanSummary, SummaryKey, SummaryRow, plan,
+};
 pub use report::{
-    AccessRow, ItemResult, OutcomeRow, RunCounts, RunReport, access_rows, outcome_rows,
+    AccessRow, ItemResult, OutcomeRow, Resumption, RunCounts, RunReport, access_rows, outcome_rows,
     write_access_csv, write_outcomes_csv,
 };
 pub use snapshot::{SNAPSHOT_FORMAT_VERSION, Snapshot};
+pub use target::TargetIdentity;
 pub use translate::{Desired, SkipReason, Skipped, SkippedItem, translate, translate_at};

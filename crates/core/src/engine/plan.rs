@@ -11,7 +11,7 @@ use serde::{Deserialize, Serialize};
 use super::snapshot::Snapshot;
 use super::translate::{Desired, SkipReason, Skipped, SkippedItem, key_of, union};
 use crate::error::{Error, Result};
-use crate::ids::{SystemId, UserId};
+use crate::ids::{GroupId, ProfileId, SystemId, UserId};
 use crate::model::{Assignment, Membership, Principal, Validity};
 
 /// The plan file format this build writes and reads.
@@ -430,14 +430,14 @@ impl Plan {
 
     /// Per-profile counts for people.
     pub fn summary(&self) -> PlanSummary {
-        let mut rows: BTreeMap<String, SummaryRow> = BTreeMap::new();
+        let mut rows: BTreeMap<SummaryKey, SummaryRow> = BTreeMap::new();
         for c in &self.changes {
             let key = match c {
                 Change::Grant { assignment, .. } | Change::Revoke { assignment } => {
-                    format!("profile {}", assignment.profile)
+                    SummaryKey::Profile(assignment.profile.clone())
                 }
                 Change::AddMember { membership } | Change::RemoveMember { membership } => {
-                    format!("group {}", membership.group)
+                    SummaryKey::Group(membership.group.clone())
                 }
             };
             let row = rows.entry(key).or_default();
@@ -449,11 +449,11 @@ impl Plan {
         }
         for s in &self.skipped {
             let key = match &s.item {
-                super::translate::SkippedItem::Assignment { assignment } => {
-                    format!("profile {}", assignment.profile)
+                SkippedItem::Assignment { assignment } => {
+                    SummaryKey::Profile(assignment.profile.clone())
                 }
-                super::translate::SkippedItem::Membership { membership } => {
-                    format!("group {}", membership.group)
+                SkippedItem::Membership { membership } => {
+                    SummaryKey::Group(membership.group.clone())
                 }
             };
             rows.entry(key).or_default().skipped += 1;
@@ -501,6 +501,49 @@ impl Plan {
     }
 }
 
+/// What one row of a [`PlanSummary`] counts: the changes of a profile or of a group.
+///
+/// Displayed and serialized as `profile {id}` or `group {id}`, the keys of the
+/// summary's JSON.
+///
+/// ```
+/// use grantbridge_core::ProfileId;
+/// use grantbridge_core::engine::SummaryKey;
+///
+/// let key = SummaryKey::Profile(ProfileId::new("admin")?);
+/// assert_eq!(key.to_string(), "profile admin");
+/// assert_eq!(serde_json::to_string(&key).expect("json"), "\"profile admin\"");
+/// # Ok::<(), grantbridge_core::Error>(())
+/// ```
+// Groups come first so that rows sort as their printed keys do ("group …" before
+// "profile …"), as they did when the keys were strings.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum SummaryKey {
+    /// Membership changes of a group (in the target).
+    Group(GroupId),
+    /// Assignment changes of a profile.
+    Profile(ProfileId),
+}
+
+impl fmt::Display for SummaryKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            SummaryKey::Group(id) => write!(f, "group {id}"),
+            SummaryKey::Profile(id) => write!(f, "profile {id}"),
+        }
+    }
+}
+
+impl Serialize for SummaryKey {
+    fn serialize<S: serde::Serializer>(
+        &self,
+        serializer: S,
+    ) -> std::result::Result<S::Ok, S::Error> {
+        // A string, so that it can be a JSON object key.
+        serializer.collect_str(self)
+    }
+}
+
 /// Counts for one profile (or group) of a plan.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
 pub struct SummaryRow {
@@ -521,11 +564,12 @@ pub struct PlanSummary {
     pub target: SystemId,
     /// The mode.
     pub mode: Mode,
-    /// Counts per profile (`profile …`) or group (`group …`). Changes count under
-    /// the target's profile; skipped items under the profile they name, which is the
-    /// source's for items not carried (and the target's for what an additive plan
-    /// leaves out: grants beyond a per-user limit, windows disjoint from a held one).
-    pub rows: BTreeMap<String, SummaryRow>,
+    /// Counts per profile or group (serialized as `profile …` / `group …`). Changes
+    /// count under the target's profile; skipped items under the profile they name,
+    /// which is the source's for items not carried (and the target's for what an
+    /// additive plan leaves out: grants beyond a per-user limit, windows disjoint from
+    /// a held one).
+    pub rows: BTreeMap<SummaryKey, SummaryRow>,
     /// Number of warnings.
     pub warnings: usize,
 }
@@ -546,10 +590,11 @@ impl PlanSummary {
 
 impl fmt::Display for PlanSummary {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let width = self
-            .rows
-            .keys()
-            .map(|k| k.chars().count())
+        let names: Vec<(String, &SummaryRow)> =
+            self.rows.iter().map(|(k, r)| (k.to_string(), r)).collect();
+        let width = names
+            .iter()
+            .map(|(k, _)| k.chars().count())
             .chain([5])
             .max()
             .unwrap_or(5);
@@ -560,7 +605,8 @@ impl fmt::Display for PlanSummary {
             "", "grants", "updates", "revokes", "skipped"
         )?;
         let totals = self.totals();
-        for (name, r) in self.rows.iter().chain([(&"total".to_owned(), &totals)]) {
+        let total = ("total".to_owned(), &totals);
+        for (name, r) in names.iter().chain([&total]) {
             writeln!(
                 f,
                 "{name:<width$}  {:>8}  {:>8}  {:>8}  {:>8}",

@@ -12,6 +12,7 @@ use serde::{Deserialize, Serialize};
 
 use super::plan::{Change, Plan};
 use super::snapshot::Snapshot;
+use super::target::TargetIdentity;
 use crate::error::{Error, Result};
 use crate::ids::SystemId;
 use crate::model::{Assignment, Principal, Validity};
@@ -26,24 +27,45 @@ pub struct ItemResult {
     pub change: Change,
     /// The outcome; `None` when not run (dry run).
     pub outcome: Option<Outcome>,
-    /// Whether the outcome was read from the journal of an earlier run.
+    /// Whether the outcome was done by an earlier run (read from its journal) and
+    /// verified in place by this run's fresh read of the target.
     #[serde(default)]
     pub resumed: bool,
 }
 
-/// Counts of a run.
+/// Counts of a run: every change is in exactly one of them.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
 pub struct RunCounts {
-    /// Changes made.
+    /// Changes this run made.
     pub applied: usize,
-    /// Changes already in place.
+    /// Changes this run found already in place.
     pub already_in_state: usize,
     /// Changes that failed.
     pub failed: usize,
     /// Changes not run (dry run).
     pub not_run: usize,
-    /// Changes whose outcome came from the journal.
+    /// Changes an earlier run did (its journal says so) and this run verified in
+    /// place on the target.
     pub resumed: usize,
+}
+
+impl RunCounts {
+    /// Changes in the report (the sum of every count).
+    pub fn total(&self) -> usize {
+        self.applied + self.already_in_state + self.failed + self.not_run + self.resumed
+    }
+}
+
+/// What a run found when it resumed from the journal of an earlier run.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Resumption {
+    /// When the earlier run started.
+    pub started_at: Timestamp,
+    /// Changes the journal records done that the target holds: reported `resumed`.
+    pub verified: usize,
+    /// Changes the journal records done that the target does not hold (a restored
+    /// backup, a reset sandbox, someone's manual change): sent again by this run.
+    pub missing: usize,
 }
 
 /// The result of [`execute`](super::execute()): every change of the plan with its outcome.
@@ -63,24 +85,49 @@ pub struct RunReport {
     pub finished_at: Timestamp,
     /// One entry per change, in plan order.
     pub items: Vec<ItemResult>,
+    /// The target the run was made on (absent in reports of older builds).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub identity: Option<TargetIdentity>,
+    /// Set when the run resumed from the journal of an earlier run.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub resumed_from: Option<Resumption>,
 }
 
 impl RunReport {
-    /// Counts by outcome.
+    /// Counts by outcome; a change done by an earlier run counts as `resumed` only.
     pub fn counts(&self) -> RunCounts {
         let mut c = RunCounts::default();
         for item in &self.items {
             match &item.outcome {
                 None => c.not_run += 1,
+                Some(_) if item.resumed => c.resumed += 1,
                 Some(Outcome::Applied) => c.applied += 1,
                 Some(Outcome::AlreadyInState) => c.already_in_state += 1,
                 Some(Outcome::Failed(_)) => c.failed += 1,
             }
-            if item.resumed {
-                c.resumed += 1;
-            }
         }
         c
+    }
+
+    /// Refuses a target other than the one the run was made on (before a rollback):
+    /// `Ok` when `identity` [matches](TargetIdentity::matches) the report's, or the
+    /// report predates identities and the system ids are equal.
+    pub fn check_target(&self, identity: &TargetIdentity) -> Result<()> {
+        let ours = self
+            .identity
+            .clone()
+            .unwrap_or_else(|| TargetIdentity::new(self.target.clone()));
+        if ours.matches(identity) {
+            return Ok(());
+        }
+        Err(Error::invalid(
+            "run report",
+            format!(
+                "it records a run on {ours} (started {}), and this target is {identity}; \
+                 its changes can only be rolled back where they were made",
+                self.started_at
+            ),
+        ))
     }
 
     /// Whether any change failed.

@@ -10,7 +10,7 @@ use tokio::time::Instant;
 use tracing::Instrument;
 use url::Url;
 
-use super::hooks::{DefaultHooks, RateLimitHints, VendorHooks};
+use super::hooks::{DefaultHooks, RateLimitHints, Unauthorized, VendorHooks, map_error};
 use super::limiter::RateLimiter;
 use super::metrics::{Counter, Metrics, Stats};
 use super::options::{ClientOptions, RetryPolicy, is_loopback};
@@ -53,6 +53,7 @@ struct Inner {
     retry: RetryPolicy,
     max_response_bytes: usize,
     hooks: Arc<dyn VendorHooks>,
+    unauthorized: Unauthorized,
     limiter: RateLimiter,
     metrics: Metrics,
     scrubber: Scrubber,
@@ -139,6 +140,11 @@ impl HttpClient {
                 retry: options.retry.clone(),
                 max_response_bytes: options.max_response_bytes,
                 hooks: Arc::new(hooks),
+                unauthorized: if options.renewable_unauthorized {
+                    Unauthorized::Renewable
+                } else {
+                    Unauthorized::Authentication
+                },
                 limiter: RateLimiter::new(options.rate_limits.clone()),
                 metrics: Metrics::default(),
                 scrubber,
@@ -202,7 +208,8 @@ impl HttpClient {
     }
 
     /// Sends `request`, retrying per the policy, and returns a success (2xx)
-    /// response; any other final status becomes the hooks' error.
+    /// response; any other final status becomes an error ([`map_error`](super::map_error),
+    /// over the hooks' reading of the body).
     ///
     /// Retries happen on the policy's statuses (429, 500, 502, 503, 504 by default) and on
     /// network failures, after an exponential, fully jittered delay that is never
@@ -220,7 +227,7 @@ impl HttpClient {
     ///
     /// A hint longer than [`RetryPolicy::max_retry_after`] ends the retries at once:
     /// a 429 with [`Error::RateLimited`] carrying the hint, any other status (a 503
-    /// in maintenance) with the hooks' error for it, which keeps the status. Until
+    /// in maintenance) with the error for it, which keeps the status. Until
     /// that pause (or an exhausted server budget) is over, further requests of the
     /// same class fail with [`Error::RateLimited`] without being sent. Invalid input (path parameter, header, query) fails
     /// with [`Error::InvalidInput`] before anything is sent.
@@ -306,7 +313,8 @@ impl HttpClient {
                     }
                     let retry_ok = inner.retry.retry_statuses.contains(&status)
                         && (idempotent || status == 429 || status == 503);
-                    let error = inner.hooks.map_error(&response, &hints);
+                    let parsed = inner.hooks.parse_error(&response);
+                    let error = map_error(&response, &hints, parsed, inner.unauthorized);
                     tracing::debug!(status, attempt, "error response");
                     (retry_ok, hints, error)
                 }

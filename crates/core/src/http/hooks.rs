@@ -1,5 +1,5 @@
-//! The per-vendor hooks: reading rate-limit hints and turning error responses into
-//! [`Error`]s, with ready-made pieces for the vendors' conventions.
+//! The per-vendor hooks (rate-limit hints, error bodies), the one mapping of error
+//! responses to [`Error`]s, and the generic pieces vendors build their hooks from.
 
 use std::time::{Duration, SystemTime};
 
@@ -32,26 +32,73 @@ impl RateLimitHints {
     }
 }
 
-/// What an adapter plugs into the shared client for its vendor.
+/// What a vendor's error body says, as the vendor wrote it.
 ///
-/// Both methods have defaults: [`RateLimitHints::from_retry_after`] and
-/// [`default_error`]. An adapter overrides them to read its vendor's reset headers
-/// (see [`segment_hints`], [`visier_hints`]) or error envelope, falling back to the
-/// defaults for the rest.
+/// A hook returns the fields raw: the client scrubs secrets from all three and
+/// truncates them in one place ([`map_error`]) before they reach an [`Error`].
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct VendorError {
+    /// The vendor's error code (`USER_INPUT_ERROR`, `input-validation`, …), if any.
+    pub code: Option<String>,
+    /// The vendor's message.
+    pub message: String,
+    /// The vendor's request id from the body (Visier's `rci`); when `None`, the
+    /// usual headers are read ([`request_id`]).
+    pub request_id: Option<String>,
+}
+
+impl VendorError {
+    /// An error body with `message` only.
+    pub fn new(message: impl Into<String>) -> Self {
+        VendorError {
+            message: message.into(),
+            ..Self::default()
+        }
+    }
+
+    /// Sets [`VendorError::code`].
+    pub fn with_code(mut self, code: impl Into<String>) -> Self {
+        self.code = Some(code.into());
+        self
+    }
+
+    /// Sets [`VendorError::request_id`].
+    pub fn with_request_id(mut self, request_id: impl Into<String>) -> Self {
+        self.request_id = Some(request_id.into());
+        self
+    }
+}
+
+/// What an adapter plugs into the shared client for its vendor: where its rate-limit
+/// hints are and how to read its error bodies. How a status becomes an [`Error`] is
+/// the client's decision, the same for every vendor ([`map_error`]).
+///
+/// Both methods have defaults: [`RateLimitHints::from_retry_after`], and no parser of
+/// its own (the generic reading of [`default_error`] applies). An adapter overrides
+/// them to read its vendor's reset headers or error envelope.
 ///
 /// ```
-/// use grantbridge_core::Error;
-/// use grantbridge_core::http::{RateLimitHints, Response, VendorHooks, default_error, segment_hints};
+/// use grantbridge_core::http::{RateLimitHints, Response, VendorError, VendorHooks};
 ///
+/// /// A vendor answering `{"fault":{"id":…,"text":…}}` with `X-Budget-Left`.
 /// #[derive(Debug)]
-/// struct SegmentHooks;
+/// struct AcmeHooks;
 ///
-/// impl VendorHooks for SegmentHooks {
+/// impl VendorHooks for AcmeHooks {
 ///     fn rate_limit_hints(&self, response: &Response) -> RateLimitHints {
-///         segment_hints(response)
+///         RateLimitHints {
+///             remaining: response.header("x-budget-left").and_then(|v| v.parse().ok()),
+///             ..RateLimitHints::from_retry_after(response.headers())
+///         }
 ///     }
-///     fn map_error(&self, response: &Response, hints: &RateLimitHints) -> Error {
-///         default_error(response, hints)
+///     fn parse_error(&self, response: &Response) -> Option<VendorError> {
+///         let body: serde_json::Value = serde_json::from_slice(response.body()).ok()?;
+///         let fault = body.get("fault")?;
+///         let mut error = VendorError::new(fault.get("text")?.as_str()?);
+///         if let Some(id) = fault.get("id").and_then(|v| v.as_str()) {
+///             error = error.with_code(id);
+///         }
+///         Some(error)
 ///     }
 /// }
 /// ```
@@ -62,10 +109,12 @@ pub trait VendorHooks: Send + Sync + std::fmt::Debug + 'static {
         RateLimitHints::from_retry_after(response.headers())
     }
 
-    /// Turns a non-success response (after retries, if any) into an error. Anything
-    /// taken from the body must go through [`Response::scrub`].
-    fn map_error(&self, response: &Response, hints: &RateLimitHints) -> Error {
-        default_error(response, hints)
+    /// Reads the vendor's error body of a non-success response: code, message and
+    /// request id, raw. `None` (the default) when the body is not the vendor's
+    /// envelope: the client then reads it the generic way ([`default_error`]).
+    fn parse_error(&self, response: &Response) -> Option<VendorError> {
+        let _ = response;
+        None
     }
 }
 
@@ -75,21 +124,96 @@ pub struct DefaultHooks;
 
 impl VendorHooks for DefaultHooks {}
 
-/// The default mapping of a non-success response:
+/// The most bytes of a vendor's message kept in an [`Error`].
+pub const MAX_MESSAGE_BYTES: usize = 500;
+/// The most bytes of a vendor's error code or request id kept in an [`Error`].
+pub const MAX_CODE_BYTES: usize = 100;
+
+/// Whether a 401 stays a vendor error for the caller to renew its credential (see
+/// [`ClientOptions::renewable_unauthorized`](super::ClientOptions::renewable_unauthorized)).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Unauthorized {
+    /// 401 → [`Error::Authentication`], like 403.
+    #[default]
+    Authentication,
+    /// 401 → [`Error::Vendor`] with status 401.
+    Renewable,
+}
+
+/// The one mapping of a non-success response to an [`Error`], for every vendor:
 ///
-/// * 401 and 403 → [`Error::Authentication`];
 /// * 429 → [`Error::RateLimited`] with the hint's `retry_after`;
-/// * a JSON body → [`Error::Vendor`] with the message and code found in the usual
-///   places (`message`, `error.message`, `errors[0].message`, `localizedMessage`,
-///   `errorMessage`, `detail`, `title`; `code`, `errorCode`, `errors[0].type`);
-/// * anything else (an HTML error page from a proxy, an empty body) →
-///   [`Error::Vendor`] with the status, its reason and the page title if any — a 502,
-///   503 or 504 page is therefore retryable like any other.
+/// * 401 and 403 → [`Error::Authentication`], `HTTP {status} {code}: {message}` (the
+///   code left out when absent or equal to the message); a 401 → [`Error::Vendor`]
+///   instead when `unauthorized` is [`Unauthorized::Renewable`];
+/// * anything else → [`Error::Vendor`] with the status, code, message and request id.
+///
+/// Code, message and request id come from `parsed` (the vendor's hook), else from
+/// the generic reading of [`default_error`]; a request id not in the body comes from
+/// the usual headers ([`request_id`]). All three are scrubbed of secrets
+/// ([`Response::scrub`]) and truncated ([`MAX_MESSAGE_BYTES`], [`MAX_CODE_BYTES`]).
+pub fn map_error(
+    response: &Response,
+    hints: &RateLimitHints,
+    parsed: Option<VendorError>,
+    unauthorized: Unauthorized,
+) -> Error {
+    let status = response.status().as_u16();
+    if status == 429 {
+        return Error::RateLimited {
+            retry_after: hints.retry_after,
+        };
+    }
+    let VendorError {
+        code,
+        message,
+        request_id: body_request_id,
+    } = parsed.unwrap_or_else(|| generic_error_body(response));
+    let message = truncate_on_char(&response.scrub(&message), MAX_MESSAGE_BYTES);
+    let code = code
+        .map(|c| truncate_on_char(&response.scrub(&c), MAX_CODE_BYTES))
+        .filter(|c| !c.is_empty());
+    // Servers echo odd things into "ids"; it is text like any other.
+    let request_id = body_request_id
+        .or_else(|| request_id(response.headers()))
+        .map(|id| truncate_on_char(&response.scrub(&id), MAX_CODE_BYTES));
+    match (status, unauthorized) {
+        (401, Unauthorized::Authentication) | (403, _) => Error::Authentication {
+            message: format!(
+                "HTTP {status}{}: {message}",
+                code.filter(|c| *c != message)
+                    .map(|c| format!(" {c}"))
+                    .unwrap_or_default()
+            ),
+        },
+        _ => Error::Vendor {
+            system: response.system().to_owned(),
+            status,
+            code,
+            message,
+            request_id,
+        },
+    }
+}
+
+/// The mapping of a non-success response for a vendor without an error parser:
+/// [`map_error`] over the generic reading of the body:
+///
+/// * a JSON body → the message and code found in the usual places (`message`,
+///   `error.message`, `errors[0].message`, `localizedMessage`, `errorMessage`,
+///   `detail`, `title`; `code`, `errorCode`, `errors[0].type`: see [`error_fields`]);
+/// * anything else (an HTML error page from a proxy, an empty body) → the status, its
+///   reason and the page title if any — a 502, 503 or 504 page is therefore
+///   retryable like any other.
 ///
 /// The request id comes from `x-request-id`, `request-id`, `x-correlation-id` or
-/// `x-amzn-requestid`. Messages are scrubbed and truncated.
+/// `x-amzn-requestid`.
 pub fn default_error(response: &Response, hints: &RateLimitHints) -> Error {
-    let status = response.status().as_u16();
+    map_error(response, hints, None, Unauthorized::Authentication)
+}
+
+/// The generic reading of an error body: JSON fields, else a description of the page.
+fn generic_error_body(response: &Response) -> VendorError {
     let (code, message) = if response.is_json() || looks_like_json(response.body()) {
         match serde_json::from_slice::<Value>(response.body()) {
             Ok(v) => error_fields(&v),
@@ -98,25 +222,10 @@ pub fn default_error(response: &Response, hints: &RateLimitHints) -> Error {
     } else {
         (None, None)
     };
-    let message = match message {
-        Some(m) => truncate_on_char(&response.scrub(&m), 300),
-        None => describe_non_json(response),
-    };
-    match status {
-        401 | 403 => Error::Authentication {
-            message: format!("HTTP {status}: {message}"),
-        },
-        429 => Error::RateLimited {
-            retry_after: hints.retry_after,
-        },
-        _ => Error::Vendor {
-            system: response.system().to_owned(),
-            status,
-            code: code.map(|c| truncate_on_char(&response.scrub(&c), 100)),
-            message,
-            // Servers echo odd things into "ids"; it is header text like any other.
-            request_id: request_id(response.headers()).map(|id| response.scrub(&id)),
-        },
+    VendorError {
+        code,
+        message: message.unwrap_or_else(|| describe_non_json(response)),
+        request_id: None,
     }
 }
 
@@ -217,88 +326,21 @@ pub fn retry_after(headers: &HeaderMap, now: SystemTime) -> Option<Duration> {
     if let Ok(secs) = value.parse::<u64>() {
         return Some(Duration::from_secs(secs));
     }
-    let at = httpdate::parse_http_date(value).ok()?;
+    until_http_date(value, now)
+}
+
+/// The time from `now` until the HTTP date `value` (IMF-fixdate, RFC 850 or asctime;
+/// surrounding whitespace ignored): zero for a date in the past, `None` when
+/// malformed. For vendors whose reset headers are dates.
+pub fn until_http_date(value: &str, now: SystemTime) -> Option<Duration> {
+    let at = httpdate::parse_http_date(value.trim()).ok()?;
     Some(at.duration_since(now).unwrap_or(Duration::ZERO))
 }
 
-/// An integer header.
-fn int_header(headers: &HeaderMap, name: &str) -> Option<u64> {
+/// An integer header (surrounding whitespace ignored); `None` when absent or not a
+/// non-negative integer. For vendors' remaining-budget headers.
+pub fn int_header(headers: &HeaderMap, name: &str) -> Option<u64> {
     headers.get(name)?.to_str().ok()?.trim().parse().ok()
-}
-
-/// Segment's hints: `Retry-After` (whole seconds), `X-RateLimit-Remaining`,
-/// `X-RateLimit-Reset` (an HTTP date: when the next window starts) and, on a 429,
-/// the body's `msBeforeNext` (`{"errors":[{"data":{"msBeforeNext":57647,…}}]}`).
-///
-/// On a 429 the wait is `Retry-After` if sent (Segment: "prefer this"), else
-/// `msBeforeNext`, else the time to the reset date.
-pub fn segment_hints(response: &Response) -> RateLimitHints {
-    segment_hints_at(
-        response.headers(),
-        response.body(),
-        response.status().as_u16(),
-        SystemTime::now(),
-    )
-}
-
-/// [`segment_hints`] on raw parts, at a given wall-clock `now` (for tests).
-pub fn segment_hints_at(
-    headers: &HeaderMap,
-    body: &[u8],
-    status: u16,
-    now: SystemTime,
-) -> RateLimitHints {
-    let reset_after = headers
-        .get("x-ratelimit-reset")
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| httpdate::parse_http_date(v.trim()).ok())
-        .map(|at| at.duration_since(now).unwrap_or(Duration::ZERO));
-    let ms_before_next = if status == 429 {
-        serde_json::from_slice::<Value>(body).ok().and_then(|v| {
-            let data = v
-                .get("errors")
-                .and_then(|e| e.get(0))
-                .and_then(|e| e.get("data"))
-                .or_else(|| v.get("data"))?;
-            data.get("msBeforeNext")?
-                .as_u64()
-                .map(Duration::from_millis)
-        })
-    } else {
-        None
-    };
-    let retry_after = retry_after(headers, now)
-        .or(ms_before_next)
-        .or(if status == 429 { reset_after } else { None });
-    RateLimitHints {
-        retry_after,
-        remaining: int_header(headers, "x-ratelimit-remaining"),
-        reset_after,
-    }
-}
-
-/// Visier's hints: `X-RateLimit-Remaining-Minute` and `-Hour` (the smaller is the
-/// remaining budget), plus `Retry-After` if the server sends one (not documented).
-///
-/// Visier gives no reset time, only which window binds: the budget is taken to hold
-/// for at most that window (a minute, or an hour when the hourly budget is the
-/// smaller), so an exhausted hourly budget is not retried every minute.
-pub fn visier_hints(headers: &HeaderMap) -> RateLimitHints {
-    let minute = int_header(headers, "x-ratelimit-remaining-minute");
-    let hour = int_header(headers, "x-ratelimit-remaining-hour");
-    const MINUTE: Duration = Duration::from_secs(60);
-    const HOUR: Duration = Duration::from_secs(3600);
-    let (remaining, reset_after) = match (minute, hour) {
-        (Some(m), Some(h)) if h < m => (Some(h), Some(HOUR)),
-        (Some(m), _) => (Some(m), Some(MINUTE)),
-        (None, Some(h)) => (Some(h), Some(HOUR)),
-        (None, None) => (None, None),
-    };
-    RateLimitHints {
-        retry_after: retry_after(headers, SystemTime::now()),
-        remaining,
-        reset_after,
-    }
 }
 
 #[cfg(test)]
@@ -333,38 +375,6 @@ mod tests {
         );
         assert_eq!(retry_after(&headers(&[("retry-after", "soon")]), now), None);
         assert_eq!(retry_after(&HeaderMap::new(), now), None);
-    }
-
-    #[test]
-    fn segment_and_visier_hints() {
-        let now = SystemTime::UNIX_EPOCH + Duration::from_secs(1_700_000_000);
-        let reset = httpdate::fmt_http_date(now + Duration::from_secs(30));
-        let body = br#"{"errors":[{"type":"RequestError","message":"Too many requests","data":{"remainingPoints":0,"msBeforeNext":57647,"consumedPoints":21}}]}"#;
-        let h = headers(&[
-            ("x-ratelimit-remaining", "0"),
-            ("x-ratelimit-reset", &reset),
-        ]);
-        let hints = segment_hints_at(&h, body, 429, now);
-        assert_eq!(hints.retry_after, Some(Duration::from_millis(57647)));
-        assert_eq!(hints.remaining, Some(0));
-        assert_eq!(hints.reset_after, Some(Duration::from_secs(30)));
-        let hints = segment_hints_at(&h, b"", 429, now);
-        assert_eq!(hints.retry_after, Some(Duration::from_secs(30)));
-        let ok = segment_hints_at(&h, body, 200, now);
-        assert_eq!(ok.retry_after, None);
-        let v = visier_hints(&headers(&[
-            ("x-ratelimit-remaining-minute", "12"),
-            ("x-ratelimit-remaining-hour", "5000"),
-        ]));
-        assert_eq!(v.remaining, Some(12));
-        assert_eq!(v.reset_after, Some(Duration::from_secs(60)));
-        let v = visier_hints(&headers(&[
-            ("x-ratelimit-remaining-minute", "40"),
-            ("x-ratelimit-remaining-hour", "0"),
-        ]));
-        assert_eq!(v.remaining, Some(0));
-        assert_eq!(v.reset_after, Some(Duration::from_secs(3600)));
-        assert_eq!(visier_hints(&HeaderMap::new()), RateLimitHints::default());
     }
 
     #[test]

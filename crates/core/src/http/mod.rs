@@ -18,16 +18,20 @@
 //!   [`Error::RateLimited`](crate::Error::RateLimited) instead of waiting.
 //! * **Responses** ([`Response`]): size-capped bodies; decode errors keep status,
 //!   content type and a short excerpt of the body with secrets scrubbed.
-//! * **Vendor hooks** ([`VendorHooks`]): how an error response becomes an
-//!   [`Error`](crate::Error) and where the rate-limit hints are, with ready-made
-//!   pieces ([`retry_after`], [`segment_hints`], [`visier_hints`], [`default_error`]).
+//! * **Vendor hooks** ([`VendorHooks`]): where a vendor's rate-limit hints are and
+//!   how to read its error body ([`VendorError`]), with generic pieces
+//!   ([`retry_after`], [`until_http_date`], [`int_header`], [`request_id`],
+//!   [`error_fields`]). The status → [`Error`](crate::Error) mapping, scrubbing and
+//!   truncation happen in one place for every vendor ([`map_error`]).
 //! * **Secrets** ([`Secret`]): print as `[redacted]`, travel in sensitive headers,
 //!   and are scrubbed from error messages, codes, request ids and excerpts (also
 //!   when echoed form-, percent- or JSON-encoded); plain headers named like
-//!   credentials (`Authorization`, `Cookie`, `*api-key*`, `*token*`, …) are treated
-//!   the same way; spans (`http.request`, with system,
+//!   credentials ([`CREDENTIAL_NAMES`]: `Authorization`, `Cookie`, `*api-key*`,
+//!   `*token*`, …) are treated the same way; spans (`http.request`, with system,
 //!   method, path *template*, class, attempt, status, elapsed) never carry headers,
 //!   bodies or path parameters.
+//! * **Pagination** ([`PageGuard`]): one guard, and one error, for a server that
+//!   repeats a page or a cursor.
 //! * **Counters** ([`Stats`]): requests, retries, 429s, transport errors, bytes,
 //!   time in backoff and in the limiter, in total and per class.
 //!
@@ -45,21 +49,25 @@ mod hooks;
 mod limiter;
 mod metrics;
 mod options;
+mod paging;
 mod request;
 mod response;
 mod secret;
 
+pub use crate::credentials::{CREDENTIAL_NAMES, is_credential_name};
 pub use client::HttpClient;
 pub use hooks::{
-    DefaultHooks, RateLimitHints, VendorHooks, default_error, error_fields, request_id,
-    retry_after, segment_hints, segment_hints_at, visier_hints,
+    DefaultHooks, MAX_CODE_BYTES, MAX_MESSAGE_BYTES, RateLimitHints, Unauthorized, VendorError,
+    VendorHooks, default_error, error_fields, int_header, map_error, request_id, retry_after,
+    until_http_date,
 };
 pub use limiter::{Permit, RateLimiter};
 pub use metrics::Stats;
 pub use options::{ClientOptions, RateLimit, RateLimitPolicy, RetryPolicy};
+pub use paging::PageGuard;
 pub use request::{EndpointClass, Request, encode_segment};
 pub use response::{EXCERPT_BYTES, Response};
-pub use secret::{REDACTED, Secret};
+pub use secret::{REDACTED, Secret, truncate_on_char};
 
 /// Re-exported so adapters name methods, statuses and headers with the same types.
 pub use reqwest::{Method, StatusCode, header};

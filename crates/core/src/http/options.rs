@@ -213,6 +213,7 @@ pub struct ClientOptions {
     pub(crate) headers: Vec<HeaderSpec>,
     pub(crate) proxy_from_env: bool,
     pub(crate) secrets: Vec<Secret>,
+    pub(crate) renewable_unauthorized: bool,
 }
 
 impl fmt::Debug for ClientOptions {
@@ -238,6 +239,7 @@ impl fmt::Debug for ClientOptions {
             .field("headers", &headers)
             .field("proxy_from_env", &self.proxy_from_env)
             .field("secrets", &self.secrets.len())
+            .field("renewable_unauthorized", &self.renewable_unauthorized)
             .finish()
     }
 }
@@ -262,7 +264,18 @@ impl ClientOptions {
             headers: Vec::new(),
             proxy_from_env: true,
             secrets: Vec::new(),
+            renewable_unauthorized: false,
         }
+    }
+
+    /// Whether a 401 answer is left to the caller to renew its credential: when set,
+    /// a final 401 becomes [`Error::Vendor`] with status 401 (code, message and request
+    /// id scrubbed as usual) instead of [`Error::Authentication`], so a client that
+    /// logs in again on a 401 can tell it from a 403; that client then reports a 401
+    /// it cannot fix as [`Error::Authentication`] itself. Off by default.
+    pub fn renewable_unauthorized(mut self, renewable: bool) -> Self {
+        self.renewable_unauthorized = renewable;
+        self
     }
 
     /// Allows a plain-`http` base URL on a non-loopback host. Credentials then travel

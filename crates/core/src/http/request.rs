@@ -125,22 +125,10 @@ impl HeaderSpec {
 }
 
 /// Whether a header name says its value is a credential (`Authorization`,
-/// `Cookie`, `X-Api-Key`, `apikey`, `X-Auth-Token`, …).
+/// `Cookie`, `X-Api-Key`, `apikey`, `X-Auth-Token`, …): it contains one of
+/// [`CREDENTIAL_NAMES`](crate::credentials::CREDENTIAL_NAMES).
 pub(crate) fn looks_sensitive(name: &str) -> bool {
-    let name = name.to_ascii_lowercase();
-    [
-        "authorization",
-        "cookie",
-        "api-key",
-        "apikey",
-        "api_key",
-        "token",
-        "secret",
-        "password",
-        "session",
-    ]
-    .iter()
-    .any(|k| name.contains(k))
+    crate::credentials::is_credential_name(name)
 }
 
 /// A request body.
@@ -525,6 +513,26 @@ fn check_literal(literal: &str) -> Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn every_credential_name_marks_a_plain_header_sensitive() {
+        for name in crate::credentials::CREDENTIAL_NAMES {
+            for header in [
+                name.to_string(),
+                format!("X-{}-Id", name.to_ascii_uppercase()),
+            ] {
+                let spec = HeaderSpec::Plain(header.clone(), "Bearer v4lue-h".to_owned());
+                let secret = spec.sensitive_value();
+                assert_eq!(
+                    secret.as_ref().map(Secret::expose),
+                    Some("v4lue-h"),
+                    "{header}"
+                );
+            }
+        }
+        let plain = HeaderSpec::Plain("accept".to_owned(), "application/json".to_owned());
+        assert!(plain.sensitive_value().is_none());
+    }
 
     #[test]
     fn params_are_one_segment_and_templates_hide_them() {

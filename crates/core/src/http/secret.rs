@@ -6,6 +6,7 @@ use std::sync::{Arc, RwLock};
 use reqwest::header::HeaderValue;
 use secrecy::{ExposeSecret, SecretString};
 
+use crate::credentials::CREDENTIAL_NAMES;
 use crate::{Error, Result};
 
 /// What every secret prints as in `Debug`, `Display`, logs and error excerpts.
@@ -103,23 +104,6 @@ pub(crate) struct Scrubber {
     secrets: Arc<RwLock<Vec<Secret>>>,
 }
 
-/// Keys whose values are treated as secret in JSON, form and header-like text.
-const SENSITIVE_KEYS: &[&str] = &[
-    "token",
-    "secret",
-    "password",
-    "passwd",
-    "apikey",
-    "api_key",
-    "api-key",
-    "authorization",
-    "cookie",
-    "credential",
-    "auth",
-    "session",
-    "bearer",
-];
-
 /// Secrets shorter than this are not scrubbed by value (replacing every `a` in a
 /// body would make excerpts useless and short secrets are not secret anyway).
 const MIN_SCRUB_LEN: usize = 4;
@@ -196,7 +180,14 @@ impl Scrubber {
 
 /// The longest prefix of `text` of at most `max` bytes ending on a char boundary,
 /// with `…` appended when something was cut.
-pub(crate) fn truncate_on_char(text: &str, max: usize) -> String {
+///
+/// ```
+/// use grantbridge_core::http::truncate_on_char;
+///
+/// assert_eq!(truncate_on_char("short", 10), "short");
+/// assert_eq!(truncate_on_char("ééé", 3), "é…");
+/// ```
+pub fn truncate_on_char(text: &str, max: usize) -> String {
     if text.len() <= max {
         return text.to_owned();
     }
@@ -207,7 +198,8 @@ pub(crate) fn truncate_on_char(text: &str, max: usize) -> String {
     format!("{}…", &text[..end])
 }
 
-/// Replaces the value after any sensitive key (`"token": "…"`, `password=…`,
+/// Replaces the value after any key containing a credential name
+/// ([`CREDENTIAL_NAMES`]: `"token": "…"`, `password=…`,
 /// `Authorization: Bearer …`) with `[redacted]`.
 fn redact_sensitive_values(text: &str) -> String {
     // ASCII lowercasing keeps byte offsets, so indices into `lower` are indices into
@@ -219,7 +211,7 @@ fn redact_sensitive_values(text: &str) -> String {
     let mut copied = 0; // bytes of `text` already copied to `out`
     let mut i = 0;
     while i < bytes.len() {
-        let Some(key_len) = SENSITIVE_KEYS
+        let Some(key_len) = CREDENTIAL_NAMES
             .iter()
             .find(|k| lower_bytes[i..].starts_with(k.as_bytes()))
             .map(|k| k.len())
@@ -330,6 +322,23 @@ mod tests {
             out, "got [redacted] and [redacted] and \"[redacted]\" in x",
             "{out}"
         );
+    }
+
+    #[test]
+    fn every_credential_name_is_scrubbed() {
+        let sc = Scrubber::default();
+        for name in CREDENTIAL_NAMES {
+            for text in [
+                format!(r#"{{"{name}":"v4lue-x"}}"#),
+                format!(r#"{{"x_{name}_y": "v4lue-x"}}"#),
+                format!("a=1&{name}=v4lue-x"),
+                format!("{}: v4lue-x", name.to_ascii_uppercase()),
+            ] {
+                let out = sc.scrub(&text);
+                assert!(!out.contains("v4lue-x"), "{name}: {out}");
+                assert!(out.contains(REDACTED), "{name}: {out}");
+            }
+        }
     }
 
     #[test]

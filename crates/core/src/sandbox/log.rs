@@ -17,10 +17,10 @@ pub const LOG_CAPACITY: usize = 10_000;
 
 /// One request as the sandbox received it, and what became of it.
 ///
-/// `Debug` redacts credentials: values of `authorization`, `proxy-authorization`,
-/// `cookie`, `set-cookie`, `apikey`, `x-api-key` and of every header whose name contains
-/// `token`, `secret`, `password` or `auth` print as `[redacted]`; so do query values
-/// under such names; the body prints as its length only (bodies carry passwords and
+/// `Debug` redacts credentials: values of every header whose name contains a
+/// credential name (`authorization`, `cookie`, `apikey`, `api-key`, `token`, `secret`,
+/// `password`, `auth`, `session`, …: see [`is_sensitive_name`]) print as
+/// `[redacted]`; so do query values under such names; the body prints as its length only (bodies carry passwords and
 /// client secrets on the vendors' token endpoints). The fields themselves hold the
 /// real values, for assertions.
 #[derive(Clone, PartialEq, Eq)]
@@ -85,17 +85,11 @@ impl LoggedRequest {
     }
 }
 
-/// True for header (and query-parameter) names whose values are credentials.
+/// True for header (and query-parameter) names whose values are credentials: names
+/// containing one of the transport's credential names (`authorization`, `cookie`,
+/// `token`, `secret`, `auth`, `session`, …; one list for the whole crate).
 pub fn is_sensitive_name(name: &str) -> bool {
-    let name = name.to_ascii_lowercase();
-    matches!(
-        name.as_str(),
-        "authorization" | "proxy-authorization" | "cookie" | "set-cookie" | "apikey"
-    ) || [
-        "token", "secret", "password", "auth", "api-key", "api_key", "apikey",
-    ]
-    .iter()
-    .any(|needle| name.contains(needle))
+    crate::credentials::is_credential_name(name)
 }
 
 fn redact_target(target: &str) -> String {
@@ -246,6 +240,28 @@ mod tests {
         }
         for name in ["content-type", "accept", "user-agent", "targettenantid"] {
             assert!(!is_sensitive_name(name), "{name}");
+        }
+    }
+
+    #[test]
+    fn every_credential_name_is_redacted_from_debug() {
+        for name in crate::credentials::CREDENTIAL_NAMES {
+            assert!(is_sensitive_name(name), "{name}");
+            let entry = LoggedRequest {
+                seq: 0,
+                method: "GET".to_owned(),
+                path: "/a".to_owned(),
+                raw_target: format!("/a?{name}=v4lue-q"),
+                headers: vec![(format!("x-{name}"), "v4lue-h".to_owned())],
+                body: Bytes::new(),
+                status: 200,
+                fault: None,
+                over_limit: false,
+                spiked: false,
+                handled: true,
+            };
+            let shown = format!("{entry:?}");
+            assert!(!shown.contains("v4lue"), "{name}: {shown}");
         }
     }
 

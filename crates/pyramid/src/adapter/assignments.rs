@@ -6,14 +6,21 @@ use std::collections::{BTreeMap, BTreeSet};
 use futures::StreamExt;
 use futures::stream;
 use grantbridge_core::{
-    AccessSystem, Assignment, Entity, Error, Outcome, Principal, Scope, Validity,
+    AccessSystem, Assignment, Entity, Error, Outcome, OutcomeSlots, Principal, Scope, Validity,
 };
 
-use super::{FAN_OUT, PyramidSystem, outcome_unknown};
+use super::{FAN_OUT, PyramidSystem};
 use crate::wire::{ProfileRolesData, UpdateUserDb};
 
 /// Outcomes of some items of a batch, by index.
-type ItemOutcomes = Vec<(usize, Outcome)>;
+pub(super) type ItemOutcomes = Vec<(usize, Outcome)>;
+
+/// (repeat, first): the same change asked twice in one batch, made by its first item.
+pub(super) type Repeats = Vec<(usize, usize)>;
+
+/// Outcomes of some items, and the repeats among them (settled by
+/// [`OutcomeSlots::finish`]).
+pub(super) type Settled = (ItemOutcomes, Repeats);
 
 impl PyramidSystem {
     /// The shape check every item passes before anything is read.
@@ -42,39 +49,34 @@ impl PyramidSystem {
         items: &[Assignment],
         grant: bool,
     ) -> Vec<Outcome> {
-        let mut out: Vec<Option<Outcome>> = items
-            .iter()
-            .map(|a| {
-                // A revoke matches the key whatever the window (the `AssignmentStore`
-                // contract), so a window on it is not a shape Pyramid lacks.
-                let key_only;
-                let a = if grant || a.validity.is_unbounded() {
-                    a
-                } else {
-                    key_only = Assignment {
-                        validity: Validity::ALWAYS,
-                        ..a.clone()
-                    };
-                    &key_only
+        let what = if grant { "grant" } else { "revoke" };
+        let mut out = OutcomeSlots::new(items.len());
+        for (i, a) in items.iter().enumerate() {
+            // A revoke matches the key whatever the window (the `AssignmentStore`
+            // contract), so a window on it is not a shape Pyramid lacks.
+            let key_only;
+            let a = if grant || a.validity.is_unbounded() {
+                a
+            } else {
+                key_only = Assignment {
+                    validity: Validity::ALWAYS,
+                    ..a.clone()
                 };
-                self.check_shape(a).map(Outcome::Failed)
-            })
-            .collect();
-        let pending = |out: &[Option<Outcome>]| out.iter().any(Option::is_none);
-        if !pending(&out) {
-            return out.into_iter().flatten().collect();
-        }
-        let fail_rest = |out: &mut Vec<Option<Outcome>>, e: &Error| {
-            for o in out.iter_mut().filter(|o| o.is_none()) {
-                *o = Some(Outcome::Failed(e.clone()));
+                &key_only
+            };
+            if let Some(e) = self.check_shape(a) {
+                out.set(i, Outcome::Failed(e));
             }
-        };
+        }
+        if out.all_set() {
+            return out.finish(self.id.as_str(), what);
+        }
         // Existence checks, one list read per kind, all at once.
         let needs = |user: bool| {
             items
                 .iter()
-                .zip(&out)
-                .any(|(a, o)| o.is_none() && a.principal.as_user().is_some() == user)
+                .enumerate()
+                .any(|(i, a)| !out.is_set(i) && a.principal.as_user().is_some() == user)
         };
         let (wants_users, wants_groups) = (needs(true), needs(false));
         let (profiles, users, groups) = futures::join!(
@@ -97,19 +99,19 @@ impl PyramidSystem {
         let profiles = match profiles {
             Ok(p) => p,
             Err(e) => {
-                fail_rest(&mut out, &e);
-                return out.into_iter().flatten().collect();
+                out.fail_unset(&e);
+                return out.finish(self.id.as_str(), what);
             }
         };
-        for (a, o) in items.iter().zip(out.iter_mut()) {
-            if o.is_some() {
+        for (i, a) in items.iter().enumerate() {
+            if out.is_set(i) {
                 continue;
             }
             if !profiles.contains(a.profile.as_str()) {
-                *o = Some(Outcome::Failed(Error::not_found(
-                    Entity::Profile,
-                    a.profile.as_str(),
-                )));
+                out.set(
+                    i,
+                    Outcome::Failed(Error::not_found(Entity::Profile, a.profile.as_str())),
+                );
                 continue;
             }
             let (known, entity) = match &a.principal {
@@ -129,12 +131,12 @@ impl PyramidSystem {
             match known {
                 Some(Ok(true)) => {}
                 Some(Ok(false)) | None => {
-                    *o = Some(Outcome::Failed(Error::not_found(
-                        entity,
-                        a.principal.id_str(),
-                    )));
+                    out.set(
+                        i,
+                        Outcome::Failed(Error::not_found(entity, a.principal.id_str())),
+                    );
                 }
-                Some(Err(e)) => *o = Some(Outcome::Failed(e.clone())),
+                Some(Err(e)) => out.set(i, Outcome::Failed(e.clone())),
             }
         }
 
@@ -142,7 +144,7 @@ impl PyramidSystem {
         let mut by_profile: BTreeMap<String, Vec<usize>> = BTreeMap::new();
         let mut by_user: BTreeMap<String, Vec<usize>> = BTreeMap::new();
         for (i, a) in items.iter().enumerate() {
-            if out[i].is_some() {
+            if out.is_set(i) {
                 continue;
             }
             match &a.principal {
@@ -153,7 +155,7 @@ impl PyramidSystem {
                 Principal::User(u) => by_user.entry(u.as_str().to_owned()).or_default().push(i),
             }
         }
-        let (group_results, user_results): (Vec<ItemOutcomes>, Vec<ItemOutcomes>) = futures::join!(
+        let (group_results, user_results): (Vec<Settled>, Vec<ItemOutcomes>) = futures::join!(
             stream::iter(by_profile)
                 .map(|(profile, idx)| async move {
                     self.change_bindings(&profile, idx, items, grant).await
@@ -167,16 +169,18 @@ impl PyramidSystem {
                 .buffer_unordered(FAN_OUT)
                 .collect(),
         );
-        for (i, o) in group_results.into_iter().chain(user_results).flatten() {
-            out[i] = Some(o);
+        for (decided, repeats) in group_results {
+            for (i, o) in decided {
+                out.set(i, o);
+            }
+            for (repeat, first) in repeats {
+                out.repeat_of(repeat, first);
+            }
         }
-        out.into_iter()
-            .map(|o| {
-                o.unwrap_or_else(|| {
-                    Outcome::Failed(Error::invalid("batch item", "was not processed"))
-                })
-            })
-            .collect()
+        for (i, o) in user_results.into_iter().flatten() {
+            out.set(i, o);
+        }
+        out.finish(self.id.as_str(), what)
     }
 
     async fn change_bindings(
@@ -185,24 +189,31 @@ impl PyramidSystem {
         idx: Vec<usize>,
         items: &[Assignment],
         grant: bool,
-    ) -> Vec<(usize, Outcome)> {
+    ) -> Settled {
         let current: BTreeSet<String> = match self.client.get_all_roles_by_profile_id(profile).await
         {
             Ok(roles) => roles.into_iter().filter_map(|r| r.role_id).collect(),
             Err(e) => {
-                return idx
+                let failed = idx
                     .into_iter()
                     .map(|i| (i, Outcome::Failed(e.clone())))
                     .collect();
+                return (failed, Vec::new());
             }
         };
         let mut send: Vec<String> = Vec::new();
         let mut out = Vec::new();
-        let mut waiting = Vec::new();
+        let mut waiting: Vec<(usize, String)> = Vec::new();
+        let mut repeats: Repeats = Vec::new();
         for i in idx {
             let role = items[i].principal.id_str().to_owned();
             let needed = current.contains(&role) != grant;
-            if !needed || send.contains(&role) {
+            if let Some((first, _)) = waiting.iter().find(|(_, r)| *r == role) {
+                // The same binding twice: sent once, and the first item's failure is
+                // this one's too.
+                out.push((i, Outcome::AlreadyInState));
+                repeats.push((i, *first));
+            } else if !needed {
                 out.push((i, Outcome::AlreadyInState));
             } else {
                 send.push(role.clone());
@@ -210,7 +221,7 @@ impl PyramidSystem {
             }
         }
         if send.is_empty() {
-            return out;
+            return (out, repeats);
         }
         let data = ProfileRolesData {
             profile_id: profile.to_owned(),
@@ -220,14 +231,14 @@ impl PyramidSystem {
         let (confirmed, write_error): (BTreeSet<String>, Option<Error>) =
             match self.client.update_roles_by_profile_id(&data).await {
                 Ok(ids) => (ids.into_iter().filter_map(|i| i.id).collect(), None),
-                Err(e) if outcome_unknown(&e) => (BTreeSet::new(), Some(e)),
+                Err(e) if e.outcome_unknown() => (BTreeSet::new(), Some(e)),
                 Err(e) => {
                     out.extend(
                         waiting
                             .into_iter()
                             .map(|(i, _)| (i, Outcome::Failed(e.clone()))),
                     );
-                    return out;
+                    return (out, repeats);
                 }
             };
         // A role the answer does not list (servers differ in what they list), or a
@@ -268,7 +279,7 @@ impl PyramidSystem {
                 },
             ));
         }
-        out
+        (out, repeats)
     }
 
     async fn change_private_profile(
@@ -314,7 +325,7 @@ impl PyramidSystem {
                             Outcome::Applied
                         }
                         // The answer was lost or garbled: what does the server hold?
-                        Err(e) if outcome_unknown(&e) => {
+                        Err(e) if e.outcome_unknown() => {
                             match self.client.get_private_profile_id_for_user(user).await {
                                 Ok(now) if now == desired => {
                                     current = now;

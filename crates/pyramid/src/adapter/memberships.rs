@@ -4,9 +4,10 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use futures::StreamExt;
 use futures::stream;
-use grantbridge_core::{Entity, Error, Membership, Outcome};
+use grantbridge_core::{Entity, Error, Membership, Outcome, OutcomeSlots};
 
-use super::{FAN_OUT, PyramidSystem, outcome_unknown};
+use super::assignments::{Repeats, Settled};
+use super::{FAN_OUT, PyramidSystem};
 use crate::wire::UserRolesData;
 
 impl PyramidSystem {
@@ -19,19 +20,19 @@ impl PyramidSystem {
             (Ok(u), Ok(g)) => (u, g),
             (Err(e), _) | (_, Err(e)) => return Outcome::all_failed(items.len(), &e),
         };
-        let mut out: Vec<Option<Outcome>> = vec![None; items.len()];
+        let mut out = OutcomeSlots::new(items.len());
         let mut by_user: BTreeMap<String, Vec<usize>> = BTreeMap::new();
         for (i, m) in items.iter().enumerate() {
             if !groups.contains(m.group.as_str()) {
-                out[i] = Some(Outcome::Failed(Error::not_found(
-                    Entity::Group,
-                    m.group.as_str(),
-                )));
+                out.set(
+                    i,
+                    Outcome::Failed(Error::not_found(Entity::Group, m.group.as_str())),
+                );
             } else if !users.contains(m.user.as_str()) {
-                out[i] = Some(Outcome::Failed(Error::not_found(
-                    Entity::User,
-                    m.user.as_str(),
-                )));
+                out.set(
+                    i,
+                    Outcome::Failed(Error::not_found(Entity::User, m.user.as_str())),
+                );
             } else {
                 by_user
                     .entry(m.user.as_str().to_owned())
@@ -39,25 +40,32 @@ impl PyramidSystem {
                     .push(i);
             }
         }
-        let results: Vec<Vec<(usize, Outcome)>> = stream::iter(by_user)
+        let results: Vec<Settled> = stream::iter(by_user)
             .map(|(user, idx): (String, Vec<usize>)| async move {
                 let user = user.as_str();
                 let current: BTreeSet<String> = match self.client.get_all_roles_by_user(user).await
                 {
                     Ok(r) => r.into_iter().filter_map(|i| i.id).collect(),
                     Err(e) => {
-                        return idx
+                        let failed = idx
                             .into_iter()
                             .map(|i| (i, Outcome::Failed(e.clone())))
                             .collect();
+                        return (failed, Vec::new());
                     }
                 };
                 let mut send: Vec<String> = Vec::new();
-                let mut waiting = Vec::new();
+                let mut waiting: Vec<(usize, String)> = Vec::new();
                 let mut res = Vec::new();
+                let mut repeats: Repeats = Vec::new();
                 for i in idx {
                     let g = items[i].group.as_str().to_owned();
-                    if current.contains(&g) == add || send.contains(&g) {
+                    if let Some((first, _)) = waiting.iter().find(|(_, w)| *w == g) {
+                        // The same membership twice: sent once, and the first item's
+                        // failure is this one's too.
+                        res.push((i, Outcome::AlreadyInState));
+                        repeats.push((i, *first));
+                    } else if current.contains(&g) == add {
                         res.push((i, Outcome::AlreadyInState));
                     } else {
                         send.push(g.clone());
@@ -65,7 +73,7 @@ impl PyramidSystem {
                     }
                 }
                 if send.is_empty() {
-                    return res;
+                    return (res, repeats);
                 }
                 let data = UserRolesData {
                     user_id: user.to_owned(),
@@ -79,7 +87,7 @@ impl PyramidSystem {
                             None,
                         ),
                         // The answer was lost or garbled: read what the server holds.
-                        Err(e) if outcome_unknown(&e) => (
+                        Err(e) if e.outcome_unknown() => (
                             self.client
                                 .get_all_roles_by_user(user)
                                 .await
@@ -108,20 +116,19 @@ impl PyramidSystem {
                         },
                     ));
                 }
-                res
+                (res, repeats)
             })
             .buffer_unordered(FAN_OUT)
             .collect()
             .await;
-        for (i, o) in results.into_iter().flatten() {
-            out[i] = Some(o);
+        for (decided, repeats) in results {
+            for (i, o) in decided {
+                out.set(i, o);
+            }
+            for (repeat, first) in repeats {
+                out.repeat_of(repeat, first);
+            }
         }
-        out.into_iter()
-            .map(|o| {
-                o.unwrap_or_else(|| {
-                    Outcome::Failed(Error::invalid("batch item", "was not processed"))
-                })
-            })
-            .collect()
+        out.finish(self.id.as_str(), "membership change")
     }
 }

@@ -234,17 +234,6 @@ impl PyramidSystem {
     }
 }
 
-/// Whether a failed write may nevertheless have taken effect: the answer was lost
-/// (network), garbled (decode), or came from a gateway or a crashing server after
-/// the request was passed on. 503 and 429 mean the server refused before working.
-fn outcome_unknown(e: &Error) -> bool {
-    match e {
-        Error::Transport { .. } | Error::Decode { .. } => true,
-        Error::Vendor { status, .. } => matches!(status, 500 | 502 | 504),
-        _ => false,
-    }
-}
-
 #[async_trait]
 impl ProfileCatalog for PyramidSystem {
     async fn list_profiles(&self) -> Result<Vec<Profile>> {
@@ -468,20 +457,19 @@ impl AccessSystem for PyramidSystem {
     }
 
     fn capabilities(&self) -> Capabilities {
-        Capabilities {
-            validity_windows: false,
-            system_scope: false,
-            tenant_scopes: true,
-            resource_scopes: false,
-            user_principals: true,
-            group_principals: true,
-            groups: true,
-            membership_write: true,
-            profile_create: true,
-            profile_delete: true,
-            max_assignments_per_user: Some(1),
-            max_batch: 500,
-            page_size: None,
-        }
+        Capabilities::minimal()
+            .with_validity_windows(false)
+            .with_system_scope(false)
+            .with_tenant_scopes(true)
+            .with_resource_scopes(false)
+            .with_user_principals(true)
+            .with_group_principals(true)
+            .with_groups(true)
+            .with_membership_write(true)
+            .with_profile_create(true)
+            .with_profile_delete(true)
+            .with_max_assignments_per_user(Some(1))
+            .with_max_batch(500)
+            .with_page_size(None)
     }
 }

@@ -38,7 +38,8 @@ use std::fmt;
 use std::sync::{Arc, Mutex};
 
 use grantbridge_core::http::{
-    HttpClient, RateLimitHints, Request, Response, Secret, VendorHooks, default_error, error_fields,
+    HttpClient, RateLimitHints, Request, Response, Secret, Unauthorized, VendorError, VendorHooks,
+    error_fields, map_error,
 };
 use grantbridge_core::{Entity, Error, Result};
 use serde::Serialize;
@@ -51,30 +52,33 @@ use crate::wire::{ModifiedItemsResult, UserObject};
 /// The system name used in errors and spans.
 pub const SYSTEM: &str = "pyramid";
 
-/// How Pyramid's error responses become [`Error`]s.
+/// How Pyramid's error responses are read ([`parse_error`]); the transport maps the
+/// status.
 #[derive(Clone, Copy, Debug, Default)]
 pub struct PyramidHooks;
 
 impl VendorHooks for PyramidHooks {
-    fn map_error(&self, response: &Response, hints: &RateLimitHints) -> Error {
-        match default_error(response, hints) {
-            // `{"error":"…"}` puts the same text in both places; keep it once.
-            Error::Vendor {
-                system,
-                status,
-                code,
-                message,
-                request_id,
-            } => Error::Vendor {
-                code: code.filter(|c| *c != message),
-                system,
-                status,
-                message,
-                request_id,
-            },
-            other => other,
-        }
+    fn parse_error(&self, response: &Response) -> Option<VendorError> {
+        parse_error(response)
     }
+}
+
+/// A JSON error body read the generic way ([`error_fields`]), except that
+/// `{"error":"…"}`, which puts the same text in both places, keeps it once (as the
+/// message). `None` without a message, for the transport's generic reading.
+pub fn parse_error(response: &Response) -> Option<VendorError> {
+    let body = serde_json::from_slice::<Value>(response.body()).ok()?;
+    // The generic reading takes JSON by content type or by its first character.
+    if !(response.is_json() || body.is_object() || body.is_array()) {
+        return None;
+    }
+    let (code, message) = error_fields(&body);
+    let message = message?;
+    Some(VendorError {
+        code: code.filter(|c| *c != message),
+        message,
+        request_id: None,
+    })
 }
 
 #[derive(Default)]
@@ -134,24 +138,15 @@ fn mir_failure(response: &Response, mir: &ModifiedItemsResult) -> Option<Error> 
     })
 }
 
+/// A failure reported inside a 2xx answer, as [`Error::Vendor`] with the answer's
+/// status (scrubbed and truncated by the transport's one mapping).
 fn vendor(response: &Response, message: &str) -> Error {
-    let message = response.scrub(message);
-    let message = if message.len() > 500 {
-        let mut end = 500;
-        while !message.is_char_boundary(end) {
-            end -= 1;
-        }
-        format!("{}…", &message[..end])
-    } else {
-        message
-    };
-    Error::Vendor {
-        system: response.system().to_owned(),
-        status: response.status().as_u16(),
-        code: None,
-        message,
-        request_id: grantbridge_core::http::request_id(response.headers()),
-    }
+    map_error(
+        response,
+        &RateLimitHints::default(),
+        Some(VendorError::new(message)),
+        Unauthorized::Authentication,
+    )
 }
 
 /// The `data` of a JSON body, or the error the body stands for.

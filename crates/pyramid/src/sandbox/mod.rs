@@ -56,7 +56,9 @@ use axum::http::{HeaderMap, Method, StatusCode, header};
 use axum::response::Response;
 use axum::routing::any;
 use grantbridge_core::http::Secret;
-use grantbridge_core::sandbox::{RateInfo, RequestLog, Sandbox, SandboxOptions, VendorStyle};
+use grantbridge_core::sandbox::{
+    RateInfo, RequestLog, Sandbox, SandboxControls, SandboxOptions, VendorStyle,
+};
 use serde_json::{Value, json};
 
 pub use crate::wire::DEFAULT_TENANT_ID;
@@ -219,6 +221,26 @@ impl VendorStyle for PyramidStyle {
 pub struct PyramidSandbox {
     sandbox: Sandbox,
     state: PyramidState,
+    credentials: SandboxCredentials,
+}
+
+/// The administrator login a [`PyramidSandbox`] accepts ([`ADMIN_USER`] and
+/// [`ADMIN_PASSWORD`]). `Debug` hides the password.
+#[derive(Clone)]
+pub struct SandboxCredentials {
+    /// The login name.
+    pub username: String,
+    /// Its password.
+    pub password: Secret,
+}
+
+impl std::fmt::Debug for SandboxCredentials {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SandboxCredentials")
+            .field("username", &self.username)
+            .field("password", &self.password)
+            .finish()
+    }
 }
 
 impl PyramidSandbox {
@@ -227,7 +249,15 @@ impl PyramidSandbox {
     pub async fn start(seed: Seed, options: SandboxOptions) -> io::Result<PyramidSandbox> {
         let state = PyramidState::new(&seed);
         let sandbox = Sandbox::start(router(state.clone()), PyramidStyle, options).await?;
-        Ok(PyramidSandbox { sandbox, state })
+        let credentials = SandboxCredentials {
+            username: ADMIN_USER.to_owned(),
+            password: Secret::new(ADMIN_PASSWORD),
+        };
+        Ok(PyramidSandbox {
+            sandbox,
+            state,
+            credentials,
+        })
     }
 
     /// `http://127.0.0.1:PORT`.
@@ -235,15 +265,15 @@ impl PyramidSandbox {
         self.sandbox.base_url()
     }
 
-    /// The administrator login the emulator accepts.
-    pub fn credentials(&self) -> (String, Secret) {
-        (ADMIN_USER.to_owned(), Secret::new(ADMIN_PASSWORD))
+    /// The administrator login this sandbox accepts.
+    pub fn credentials(&self) -> &SandboxCredentials {
+        &self.credentials
     }
 
     /// A client configuration for this sandbox (default tenant).
     pub fn config(&self) -> PyramidConfig {
-        let (user, password) = self.credentials();
-        PyramidConfig::new(self.base_url(), user, password)
+        let c = &self.credentials;
+        PyramidConfig::new(self.base_url(), c.username.clone(), c.password.clone())
     }
 
     /// Every request received, as received.
@@ -251,8 +281,13 @@ impl PyramidSandbox {
         self.sandbox.log()
     }
 
-    /// The shared sandbox (faults, latency, rate windows).
-    pub fn inner(&self) -> &Sandbox {
+    /// Runtime controls: faults, latency, rate windows.
+    pub fn controls(&self) -> SandboxControls {
+        self.sandbox.controls()
+    }
+
+    /// The shared sandbox underneath.
+    pub fn sandbox(&self) -> &Sandbox {
         &self.sandbox
     }
 
@@ -264,5 +299,21 @@ impl PyramidSandbox {
     /// Stops the server and waits for it.
     pub async fn shutdown(self) {
         self.sandbox.shutdown().await;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn credentials_debug_hides_the_password() {
+        let credentials = SandboxCredentials {
+            username: ADMIN_USER.to_owned(),
+            password: Secret::new(ADMIN_PASSWORD),
+        };
+        let dbg = format!("{credentials:?}");
+        assert!(!dbg.contains(ADMIN_PASSWORD), "{dbg}");
+        assert!(dbg.contains(ADMIN_USER), "{dbg}");
     }
 }

@@ -4,37 +4,16 @@
 use std::collections::HashSet;
 
 use futures::stream::{self, StreamExt};
-use grantbridge_core::{AccessSystem, Assignment, Entity, Error, Outcome, Principal, Result};
+use grantbridge_core::{
+    AccessSystem, Assignment, Entity, Error, Outcome, OutcomeSlots, Principal, Result,
+};
 
 use super::convert::{Atom, Held, assignment_of, atom_of, is_invite_id};
 use super::{SegmentSystem, WRITE_CONCURRENCY};
 use crate::client::SYSTEM;
 
-/// Whether a failed write may nevertheless have taken effect.
-pub(super) fn outcome_unknown(e: &Error) -> bool {
-    match e {
-        Error::Transport { .. } | Error::Decode { .. } => true,
-        Error::Vendor { status, .. } => matches!(status, 500 | 502 | 504),
-        _ => false,
-    }
-}
-
-/// A repeat of a pair changed earlier in the same batch shares that item's fate: it
-/// is `AlreadyInState` only if the change went through, else the same failure.
-fn settle_repeats(results: &mut [(usize, Outcome)], repeats: &[(usize, usize)]) {
-    for (repeat, first) in repeats {
-        let failed = results
-            .iter()
-            .find(|(j, _)| j == first)
-            .and_then(|(_, o)| match o {
-                Outcome::Failed(e) => Some(e.clone()),
-                _ => None,
-            });
-        if let (Some(e), Some(slot)) = (failed, results.iter_mut().find(|(j, _)| j == repeat)) {
-            slot.1 = Outcome::Failed(e);
-        }
-    }
-}
+/// (repeat, first): a pair asked twice in one batch, changed by its first item.
+type Repeats = Vec<(usize, usize)>;
 
 impl SegmentSystem {
     /// The principal's direct permissions, fresh from the server.
@@ -91,15 +70,13 @@ impl SegmentSystem {
         &self,
         items: &[Assignment],
         grant: bool,
-        outcomes: &mut [Option<Outcome>],
+        outcomes: &mut OutcomeSlots,
     ) -> Vec<(Principal, Vec<(usize, Atom)>)> {
         let caps = self.capabilities();
         let roles = match self.roles(false).await {
             Ok(roles) => roles,
             Err(e) => {
-                for o in outcomes.iter_mut() {
-                    *o = Some(Outcome::Failed(e.clone()));
-                }
+                outcomes.fail_unset(&e);
                 return Vec::new();
             }
         };
@@ -107,21 +84,21 @@ impl SegmentSystem {
         let mut groups: Vec<(Principal, Vec<(usize, Atom)>)> = Vec::new();
         for (i, a) in items.iter().enumerate() {
             if let Some(feature) = caps.missing_for(a) {
-                outcomes[i] = Some(Outcome::Failed(Error::unsupported(SYSTEM, feature)));
+                outcomes.set(i, Outcome::Failed(Error::unsupported(SYSTEM, feature)));
                 continue;
             }
             let atom = match atom_of(a, grant) {
                 Ok(atom) => atom,
                 Err(e) => {
-                    outcomes[i] = Some(Outcome::Failed(e));
+                    outcomes.set(i, Outcome::Failed(e));
                     continue;
                 }
             };
             if !role_ids.contains(atom.role.as_str()) {
-                outcomes[i] = Some(Outcome::Failed(Error::not_found(
-                    Entity::Profile,
-                    a.profile.as_str(),
-                )));
+                outcomes.set(
+                    i,
+                    Outcome::Failed(Error::not_found(Entity::Profile, a.profile.as_str())),
+                );
                 continue;
             }
             match groups.iter_mut().find(|(p, _)| p == &a.principal) {
@@ -132,13 +109,14 @@ impl SegmentSystem {
         groups
     }
 
-    /// Read-modify-write of one principal; returns (index, outcome) per item.
+    /// Read-modify-write of one principal; returns (index, outcome) per item, and the
+    /// repeats among them (each settled by [`OutcomeSlots::finish`]).
     async fn change_one(
         &self,
         principal: Principal,
         entries: Vec<(usize, Atom)>,
         grant: bool,
-    ) -> Vec<(usize, Outcome)> {
+    ) -> (Vec<(usize, Outcome)>, Repeats) {
         let lock = self.lock_for(&principal);
         let _guard = lock.lock().await;
         let held = match self.recalled(&principal) {
@@ -148,10 +126,11 @@ impl SegmentSystem {
         let mut held = match held {
             Ok(h) => h,
             Err(e) => {
-                return entries
+                let failed = entries
                     .into_iter()
                     .map(|(i, _)| (i, Outcome::Failed(e.clone())))
                     .collect();
+                return (failed, Vec::new());
             }
         };
         let original = held.clone();
@@ -164,8 +143,7 @@ impl SegmentSystem {
         };
         let mut results = Vec::with_capacity(entries.len());
         let mut changed: Vec<(usize, Atom)> = Vec::new();
-        // (repeat, first): a pair asked twice in one batch, changed by its first item.
-        let mut repeats: Vec<(usize, usize)> = Vec::new();
+        let mut repeats: Repeats = Vec::new();
         for (i, atom) in entries {
             if apply(&mut held, &atom) {
                 results.push((i, Outcome::Applied));
@@ -178,10 +156,10 @@ impl SegmentSystem {
             }
         }
         if changed.is_empty() {
-            return results;
+            return (results, repeats);
         }
         let Err(e) = self.write_held(&principal, &held).await else {
-            return results;
+            return (results, repeats);
         };
         let refused = matches!(
             e,
@@ -194,7 +172,7 @@ impl SegmentSystem {
             // The answer was lost or garbled (a cut body, a reset after sending, a
             // 500/502/504): the write may have happened. Read what the server holds
             // rather than report a grant in effect as failed.
-            let now = if outcome_unknown(&e) {
+            let now = if e.outcome_unknown() {
                 self.read_held(&principal).await.ok()
             } else {
                 None
@@ -213,8 +191,7 @@ impl SegmentSystem {
                     *o = Outcome::Failed(e.clone());
                 }
             }
-            settle_repeats(&mut results, &repeats);
-            return results;
+            return (results, repeats);
         }
         // The server refused the whole list (one bad resource fails the write):
         // apply the items one at a time so only the bad ones fail. The refused write
@@ -234,30 +211,28 @@ impl SegmentSystem {
                 slot.1 = outcome;
             }
         }
-        settle_repeats(&mut results, &repeats);
-        results
+        (results, repeats)
     }
 
     pub(super) async fn change(&self, items: &[Assignment], grant: bool) -> Vec<Outcome> {
-        self.writing();
-        let mut outcomes: Vec<Option<Outcome>> = vec![None; items.len()];
+        self.forget_cached_reads();
+        let mut outcomes = OutcomeSlots::new(items.len());
         let groups = self.plan_batch(items, grant, &mut outcomes).await;
-        let results: Vec<Vec<(usize, Outcome)>> = stream::iter(groups)
+        let results: Vec<(Vec<(usize, Outcome)>, Repeats)> = stream::iter(groups)
             .map(|(principal, entries)| self.change_one(principal, entries, grant))
             .buffer_unordered(WRITE_CONCURRENCY)
             .collect()
             .await;
-        for (i, o) in results.into_iter().flatten() {
-            outcomes[i] = Some(o);
+        for (decided, repeats) in results {
+            for (i, o) in decided {
+                outcomes.set(i, o);
+            }
+            // A repeat shares its first item's fate: the same failure if that failed.
+            for (repeat, first) in repeats {
+                outcomes.repeat_of(repeat, first);
+            }
         }
-        outcomes
-            .into_iter()
-            .map(|o| {
-                o.unwrap_or_else(|| {
-                    Outcome::Failed(Error::invalid("batch item", "was not processed"))
-                })
-            })
-            .collect()
+        outcomes.finish(SYSTEM, if grant { "grant" } else { "revoke" })
     }
 
     pub(super) fn assignments_of(

@@ -4,11 +4,11 @@
 use std::collections::{BTreeSet, HashMap, HashSet};
 
 use futures::stream::{self, StreamExt, TryStreamExt};
-use grantbridge_core::{Entity, Error, GroupId, Membership, Outcome, Result, UserId};
+use grantbridge_core::{Entity, Error, GroupId, Membership, Outcome, OutcomeSlots, Result, UserId};
 
-use super::assignments::outcome_unknown;
 use super::convert::is_invite_id;
 use super::{SegmentSystem, WRITE_CONCURRENCY};
+use crate::client::SYSTEM;
 use crate::wire;
 
 impl SegmentSystem {
@@ -92,8 +92,8 @@ impl SegmentSystem {
     }
 
     pub(super) async fn change_memberships(&self, items: &[Membership], add: bool) -> Vec<Outcome> {
-        self.writing();
-        let mut outcomes: Vec<Option<Outcome>> = vec![None; items.len()];
+        self.forget_cached_reads();
+        let mut outcomes = OutcomeSlots::new(items.len());
         let users: Vec<UserId> = items.iter().map(|m| m.user.clone()).collect();
         let emails = self.emails_of(&users).await;
         let mut by_group: Vec<(GroupId, Vec<(usize, String)>)> = Vec::new();
@@ -101,14 +101,14 @@ impl SegmentSystem {
             let email = match emails.get(&m.user) {
                 Some(Ok(e)) => e.clone(),
                 Some(Err(e)) => {
-                    outcomes[i] = Some(Outcome::Failed(e.clone()));
+                    outcomes.set(i, Outcome::Failed(e.clone()));
                     continue;
                 }
                 None => {
-                    outcomes[i] = Some(Outcome::Failed(Error::not_found(
-                        Entity::User,
-                        m.user.as_str(),
-                    )));
+                    outcomes.set(
+                        i,
+                        Outcome::Failed(Error::not_found(Entity::User, m.user.as_str())),
+                    );
                     continue;
                 }
             };
@@ -117,13 +117,12 @@ impl SegmentSystem {
                 None => by_group.push((m.group.clone(), vec![(i, email)])),
             }
         }
-        let mut repeats: Vec<(usize, usize)> = Vec::new();
         for (group, entries) in by_group {
             let members = match self.member_emails(&group).await {
                 Ok(m) => m,
                 Err(e) => {
                     for (i, _) in entries {
-                        outcomes[i] = Some(Outcome::Failed(e.clone()));
+                        outcomes.set(i, Outcome::Failed(e.clone()));
                     }
                     continue;
                 }
@@ -140,13 +139,13 @@ impl SegmentSystem {
                     pending.push(i);
                 } else if is_member != add {
                     // The same person twice in one batch: the first one does the work
-                    // (and a failure of it is this item's too, settled below).
-                    outcomes[i] = Some(Outcome::AlreadyInState);
+                    // (and a failure of it is this item's too, settled by `finish`).
+                    outcomes.set(i, Outcome::AlreadyInState);
                     if let Some(first) = sent_lower.get(&lower) {
-                        repeats.push((i, *first));
+                        outcomes.repeat_of(i, *first);
                     }
                 } else {
-                    outcomes[i] = Some(Outcome::AlreadyInState);
+                    outcomes.set(i, Outcome::AlreadyInState);
                 }
             }
             if send.is_empty() {
@@ -167,42 +166,36 @@ impl SegmentSystem {
                     let one = self
                         .write_members(&group, std::slice::from_ref(&email), add)
                         .await;
-                    outcomes[i] = Some(match one {
-                        Ok(()) => Outcome::Applied,
-                        Err(e) => Outcome::Failed(e),
-                    });
+                    outcomes.set(
+                        i,
+                        match one {
+                            Ok(()) => Outcome::Applied,
+                            Err(e) => Outcome::Failed(e),
+                        },
+                    );
                 }
                 continue;
             }
             // The answer was lost or garbled: the write may have happened. Read the
             // members back rather than report a membership in effect as failed.
             let now = match &result {
-                Err(e) if outcome_unknown(e) => self.member_emails(&group).await.ok(),
+                Err(e) if e.outcome_unknown() => self.member_emails(&group).await.ok(),
                 _ => None,
             };
             for (i, email) in pending.into_iter().zip(&send) {
                 let done = now
                     .as_ref()
                     .is_some_and(|now| now.contains(&email.to_ascii_lowercase()) == add);
-                outcomes[i] = Some(match &result {
-                    Ok(()) => Outcome::Applied,
-                    Err(_) if done => Outcome::Applied,
-                    Err(e) => Outcome::Failed(e.clone()),
-                });
+                outcomes.set(
+                    i,
+                    match &result {
+                        Ok(()) => Outcome::Applied,
+                        Err(_) if done => Outcome::Applied,
+                        Err(e) => Outcome::Failed(e.clone()),
+                    },
+                );
             }
         }
-        for (repeat, first) in repeats {
-            if let Some(Outcome::Failed(e)) = &outcomes[first] {
-                outcomes[repeat] = Some(Outcome::Failed(e.clone()));
-            }
-        }
-        outcomes
-            .into_iter()
-            .map(|o| {
-                o.unwrap_or_else(|| {
-                    Outcome::Failed(Error::invalid("batch item", "was not processed"))
-                })
-            })
-            .collect()
+        outcomes.finish(SYSTEM, "membership change")
     }
 }

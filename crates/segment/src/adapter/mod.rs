@@ -183,9 +183,9 @@ impl SegmentSystem {
         self.groups_read.get(groups).await
     }
 
-    /// A write is under way: reads in flight may predate it, so later callers must
-    /// not join them.
-    fn writing(&self) {
+    /// Forgets the shared users and groups reads after (or while) writing: reads in
+    /// flight may predate the write, so later callers must not join them.
+    fn forget_cached_reads(&self) {
         self.users_read.invalidate();
         self.groups_read.invalidate();
     }
@@ -343,14 +343,14 @@ impl Directory for SegmentSystem {
     async fn add_memberships(&self, items: &[Membership]) -> Vec<Outcome> {
         let outcomes = self.change_memberships(items, true).await;
         // Reads begun during the write may miss part of it.
-        self.writing();
+        self.forget_cached_reads();
         outcomes
     }
 
     async fn remove_memberships(&self, items: &[Membership]) -> Vec<Outcome> {
         let outcomes = self.change_memberships(items, false).await;
         // Reads begun during the write may miss part of it.
-        self.writing();
+        self.forget_cached_reads();
         outcomes
     }
 }
@@ -398,14 +398,14 @@ impl AssignmentStore for SegmentSystem {
     async fn grant(&self, items: &[Assignment]) -> Vec<Outcome> {
         let outcomes = self.change(items, true).await;
         // Reads begun during the write may miss part of it.
-        self.writing();
+        self.forget_cached_reads();
         outcomes
     }
 
     async fn revoke(&self, items: &[Assignment]) -> Vec<Outcome> {
         let outcomes = self.change(items, false).await;
         // Reads begun during the write may miss part of it.
-        self.writing();
+        self.forget_cached_reads();
         outcomes
     }
 }
@@ -416,20 +416,19 @@ impl AccessSystem for SegmentSystem {
     }
 
     fn capabilities(&self) -> Capabilities {
-        Capabilities {
-            validity_windows: false,
-            system_scope: false,
-            tenant_scopes: false,
-            resource_scopes: true,
-            user_principals: true,
-            group_principals: true,
-            groups: true,
-            membership_write: true,
-            profile_create: false,
-            profile_delete: false,
-            max_assignments_per_user: None,
-            max_batch: 1000,
-            page_size: Some(self.page_size as usize),
-        }
+        Capabilities::minimal()
+            .with_validity_windows(false)
+            .with_system_scope(false)
+            .with_tenant_scopes(false)
+            .with_resource_scopes(true)
+            .with_user_principals(true)
+            .with_group_principals(true)
+            .with_groups(true)
+            .with_membership_write(true)
+            .with_profile_create(false)
+            .with_profile_delete(false)
+            .with_max_assignments_per_user(None)
+            .with_max_batch(1000)
+            .with_page_size(Some(self.page_size as usize))
     }
 }

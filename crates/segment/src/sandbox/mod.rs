@@ -138,10 +138,26 @@ impl VendorStyle for SegmentStyle {
     }
 }
 
+/// The login a [`SegmentSandbox`] accepts. `Debug` hides the token.
+#[derive(Clone)]
+pub struct SandboxCredentials {
+    /// The bearer token ([`DEMO_TOKEN`], or [`FIXTURE_TOKEN`] for [`Seed::Fixtures`],
+    /// which accepts both).
+    pub token: Secret,
+}
+
+impl std::fmt::Debug for SandboxCredentials {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SandboxCredentials")
+            .field("token", &self.token)
+            .finish()
+    }
+}
+
 /// A running Segment emulator.
 pub struct SegmentSandbox {
     inner: Sandbox,
-    token: String,
+    credentials: SandboxCredentials,
     mutation_window: RateWindow,
 }
 
@@ -191,9 +207,11 @@ impl SegmentSandbox {
         let inner = Sandbox::start(router, SegmentStyle, options).await?;
         Ok(SegmentSandbox {
             inner,
-            token: match seed {
-                Seed::Fixtures => FIXTURE_TOKEN.to_owned(),
-                _ => DEMO_TOKEN.to_owned(),
+            credentials: SandboxCredentials {
+                token: Secret::new(match seed {
+                    Seed::Fixtures => FIXTURE_TOKEN,
+                    _ => DEMO_TOKEN,
+                }),
             },
             mutation_window,
         })
@@ -204,17 +222,16 @@ impl SegmentSandbox {
         self.inner.base_url()
     }
 
-    /// The bearer token the sandbox accepts ([`DEMO_TOKEN`], or [`FIXTURE_TOKEN`] for
-    /// [`Seed::Fixtures`], which accepts both).
-    pub fn token(&self) -> &str {
-        &self.token
+    /// The login this sandbox accepts.
+    pub fn credentials(&self) -> &SandboxCredentials {
+        &self.credentials
     }
 
     /// A client configuration for this sandbox whose client-side mutation limit
     /// matches the sandbox's window.
     pub fn config(&self) -> SegmentConfig {
         let window = self.mutation_window;
-        SegmentConfig::new(self.base_url(), Secret::new(self.token.clone())).with_mutation_limit(
+        SegmentConfig::new(self.base_url(), self.credentials.token.clone()).with_mutation_limit(
             RateLimit::new(window.limit, window.window.max(Duration::from_millis(1))),
         )
     }
@@ -237,5 +254,20 @@ impl SegmentSandbox {
     /// Stops the server and waits for it.
     pub async fn shutdown(self) {
         self.inner.shutdown().await;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn credentials_debug_hides_the_token() {
+        let credentials = SandboxCredentials {
+            token: Secret::new(DEMO_TOKEN),
+        };
+        let dbg = format!("{credentials:?}");
+        assert!(!dbg.contains(DEMO_TOKEN), "{dbg}");
+        assert!(dbg.contains("token"), "{dbg}");
     }
 }

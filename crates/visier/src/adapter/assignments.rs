@@ -5,8 +5,8 @@ use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 
 use futures::StreamExt;
 use grantbridge_core::{
-    AccessSystem, Assignment, AssignmentKey, Entity, Error, Feature, Outcome, Result, Scope,
-    Validity,
+    AccessSystem, Assignment, AssignmentKey, Entity, Error, Feature, Outcome, OutcomeSlots, Result,
+    Scope, Validity,
 };
 
 use crate::wire::*;
@@ -111,7 +111,7 @@ impl VisierSystem {
     }
 
     pub(super) async fn write(&self, items: &[Assignment], grant: bool) -> Vec<Outcome> {
-        let mut out: Vec<Option<Outcome>> = vec![None; items.len()];
+        let mut out = OutcomeSlots::new(items.len());
         let catalog = match self.catalog().await {
             Ok(c) => c,
             Err(e) => return Outcome::all_failed(items.len(), &e),
@@ -145,8 +145,6 @@ impl VisierSystem {
         // state each key is in after the items decided so far, and the pending item
         // that writes it.
         let mut decided: BTreeMap<AssignmentKey, (Option<Window>, Option<usize>)> = BTreeMap::new();
-        // (later, earlier): a repeat whose effect the earlier pending item carries.
-        let mut repeats: Vec<(usize, usize)> = Vec::new();
         // (earlier, later): a grant superseded by a later window for the same key.
         let mut superseded: Vec<(usize, usize)> = Vec::new();
         // Analytic revokes of keys not held: sent anyway, since only Visier knows
@@ -157,15 +155,15 @@ impl VisierSystem {
             let kind = match kind {
                 Ok(k) => k,
                 Err(o) => {
-                    out[i] = Some(o);
+                    out.set(i, o);
                     continue;
                 }
             };
             let Some(user) = a.principal.as_user() else {
-                out[i] = Some(Outcome::Failed(Error::unsupported(
-                    SYSTEM,
-                    Feature::GroupPrincipals,
-                )));
+                out.set(
+                    i,
+                    Outcome::Failed(Error::unsupported(SYSTEM, Feature::GroupPrincipals)),
+                );
                 continue;
             };
             let window = Window::of(&a.validity);
@@ -176,7 +174,7 @@ impl VisierSystem {
                         .find(|p| p.profile_id.as_deref() == Some(a.profile.as_str()))
                         .map(|p| Window::from_wire(p.validity_start_time, p.validity_end_time)),
                     Some(Err(e)) => {
-                        out[i] = Some(Outcome::Failed(e.clone()));
+                        out.set(i, Outcome::Failed(e.clone()));
                         continue;
                     }
                     None => None,
@@ -190,7 +188,7 @@ impl VisierSystem {
                         })
                         .map(|p| Window::from_wire(p.validity_start_time, p.validity_end_time)),
                     Some(Err(e)) => {
-                        out[i] = Some(Outcome::Failed(e.clone()));
+                        out.set(i, Outcome::Failed(e.clone()));
                         continue;
                     }
                     None => None,
@@ -208,12 +206,13 @@ impl VisierSystem {
             };
             if !needed {
                 match earlier {
-                    Some(e) => repeats.push((i, e)),
+                    // A repeat whose effect the earlier pending item carries.
+                    Some(e) => out.repeat_of(i, e),
                     None if !grant && kind == Kind::Analytic => {
                         unheld.push(i);
                         analytic_items.push(i);
                     }
-                    None => out[i] = Some(Outcome::AlreadyInState),
+                    None => out.set(i, Outcome::AlreadyInState),
                 }
                 continue;
             }
@@ -248,25 +247,19 @@ impl VisierSystem {
         self.analytic_calls(items, &analytic_items, grant, &mut out)
             .await;
         for i in unheld {
-            if !matches!(out[i], Some(Outcome::Failed(_))) {
-                out[i] = Some(Outcome::AlreadyInState);
+            if !matches!(out.get(i), Some(Outcome::Failed(_))) {
+                out.set(i, Outcome::AlreadyInState);
             }
         }
         for (e, i) in superseded.into_iter().rev() {
-            out[e] = out[i].clone();
+            // A superseded item was sent nowhere: undecided until it takes this one's.
+            if let Some(o) = out.get(i).cloned() {
+                out.set(e, o);
+            }
         }
-        for (i, e) in repeats {
-            out[i] = match &out[e] {
-                Some(Outcome::Applied) => Some(Outcome::AlreadyInState),
-                other => other.clone(),
-            };
-        }
-        self.changed();
-        out.into_iter()
-            .map(|o| {
-                o.unwrap_or_else(|| Outcome::Failed(unconfirmed("the item was not processed")))
-            })
-            .collect()
+        self.forget_cached_reads();
+        // Repeats share their first item's fate; an item no answer settled fails.
+        out.finish(SYSTEM, "the item was not processed")
     }
 
     async fn local_call(
@@ -276,7 +269,7 @@ impl VisierSystem {
         window: Window,
         idx: &[usize],
         grant: bool,
-        out: &mut [Option<Outcome>],
+        out: &mut OutcomeSlots,
     ) {
         let users = distinct_users(items, idx);
         if grant {
@@ -346,7 +339,7 @@ impl VisierSystem {
         items: &[Assignment],
         idx: &[usize],
         grant: bool,
-        out: &mut [Option<Outcome>],
+        out: &mut OutcomeSlots,
     ) {
         // (profile, window) → user → tenant set; then users grouped by tenant set.
         let mut by_profile: BTreeMap<(String, Window), BTreeMap<String, TenantSet>> =
@@ -415,7 +408,7 @@ impl VisierSystem {
                                 *children,
                             );
                             for &i in item_of.get(&key).map(Vec::as_slice).unwrap_or(&[]) {
-                                out[i] = Some(outcome_of(user, code, *children));
+                                out.set(i, outcome_of(user, code, *children));
                             }
                         }
                     }
@@ -610,10 +603,10 @@ fn distinct_users(items: &[Assignment], idx: &[usize]) -> Vec<String> {
 fn settle(
     items: &[Assignment],
     idx: &[usize],
-    out: &mut [Option<Outcome>],
+    out: &mut OutcomeSlots,
     f: impl Fn(&str) -> Outcome,
 ) {
     for &i in idx {
-        out[i] = Some(f(items[i].principal.id_str()));
+        out.set(i, f(items[i].principal.id_str()));
     }
 }

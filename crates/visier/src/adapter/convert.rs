@@ -2,8 +2,8 @@
 //! Visier's answers as core errors.
 
 use grantbridge_core::{
-    Assignment, Capability, Email, Entity, Error, Principal, Profile, ProfileId, Scope, ScopeKind,
-    TenantCode, User, UserId, UserStatus, Validity,
+    Assignment, Capability, Email, Entity, Error, OutcomeSlots, Principal, Profile, ProfileId,
+    Scope, ScopeKind, TenantCode, User, UserId, UserStatus, Validity,
 };
 use serde_json::Value;
 
@@ -37,12 +37,9 @@ pub(super) fn item_error(e: Option<&ErrorDto>) -> Error {
     }
 }
 
+/// An item the answer to `what` neither confirms nor refuses (a 200 error).
 pub(super) fn unconfirmed(what: &str) -> Error {
-    vendor_200(
-        None,
-        &format!("{what}: the answer neither confirms nor refuses this item"),
-        None,
-    )
+    OutcomeSlots::unconfirmed(SYSTEM, what)
 }
 
 /// A 404 about `id` becomes [`Error::NotFound`].

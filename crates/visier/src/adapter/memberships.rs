@@ -3,13 +3,13 @@
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 
 use futures::StreamExt;
-use grantbridge_core::{Entity, Error, Membership, Outcome, Result};
+use grantbridge_core::{Entity, Error, Membership, Outcome, OutcomeSlots, Result};
 
 use crate::client::UsersQuery;
 use crate::wire::*;
 
-use super::VisierSystem;
 use super::convert::*;
+use super::{SYSTEM, VisierSystem};
 
 impl VisierSystem {
     /// Whether the users of `items[idx]` exist (one read per distinct user): a 404
@@ -47,7 +47,7 @@ impl VisierSystem {
             .iter()
             .filter_map(|g| g.user_group_id.as_deref())
             .collect();
-        let mut out: Vec<Option<Outcome>> = vec![None; items.len()];
+        let mut out = OutcomeSlots::new(items.len());
         let wanted: BTreeSet<String> = items
             .iter()
             .map(|m| m.group.as_str())
@@ -68,16 +68,15 @@ impl VisierSystem {
             .collect()
             .await;
         let mut pending: BTreeMap<String, Vec<usize>> = BTreeMap::new();
-        let mut repeats: Vec<(usize, usize)> = Vec::new();
         let mut absent: Vec<usize> = Vec::new();
         for (i, m) in items.iter().enumerate() {
             let group = m.group.as_str();
             match members.get(group) {
-                None => out[i] = Some(Outcome::Failed(Error::not_found(Entity::Group, group))),
-                Some(Err(e)) => out[i] = Some(Outcome::Failed(e.clone())),
+                None => out.set(i, Outcome::Failed(Error::not_found(Entity::Group, group))),
+                Some(Err(e)) => out.set(i, Outcome::Failed(e.clone())),
                 Some(Ok(set)) if set.contains(m.user.as_str()) == add => {
                     if add {
-                        out[i] = Some(Outcome::AlreadyInState);
+                        out.set(i, Outcome::AlreadyInState);
                     } else {
                         // Not a member: "already" only if the user exists at all.
                         absent.push(i);
@@ -88,7 +87,7 @@ impl VisierSystem {
                     // The same pair twice: the first does the work, the repeat finds
                     // it done.
                     match idx.iter().find(|&&x| items[x].user == m.user) {
-                        Some(&first) => repeats.push((i, first)),
+                        Some(&first) => out.repeat_of(i, first),
                         None => idx.push(i),
                     }
                 }
@@ -97,10 +96,13 @@ impl VisierSystem {
         if !absent.is_empty() {
             let known = self.users_exist(items, &absent).await;
             for i in absent {
-                out[i] = Some(match known.get(items[i].user.as_str()) {
-                    Some(Err(e)) => Outcome::Failed(e.clone()),
-                    _ => Outcome::AlreadyInState,
-                });
+                out.set(
+                    i,
+                    match known.get(items[i].user.as_str()) {
+                        Some(Err(e)) => Outcome::Failed(e.clone()),
+                        _ => Outcome::AlreadyInState,
+                    },
+                );
             }
         }
         if !pending.is_empty() {
@@ -124,7 +126,7 @@ impl VisierSystem {
             } else {
                 self.client.remove_users_from_user_groups(&body).await
             };
-            self.changed();
+            self.forget_cached_reads();
             match result {
                 Ok(r) => {
                     let done: HashSet<(String, String)> = r
@@ -148,20 +150,23 @@ impl VisierSystem {
                     for (g, idx) in &pending {
                         for &i in idx {
                             let key = (g.clone(), items[i].user.as_str().to_owned());
-                            out[i] = Some(if done.contains(&key) {
-                                Outcome::Applied
-                            } else {
-                                refused.push(i);
-                                Outcome::Failed(vendor_200(
-                                    None,
-                                    if why.is_empty() {
-                                        "not confirmed by Visier"
-                                    } else {
-                                        &why
-                                    },
-                                    None,
-                                ))
-                            });
+                            out.set(
+                                i,
+                                if done.contains(&key) {
+                                    Outcome::Applied
+                                } else {
+                                    refused.push(i);
+                                    Outcome::Failed(vendor_200(
+                                        None,
+                                        if why.is_empty() {
+                                            "not confirmed by Visier"
+                                        } else {
+                                            &why
+                                        },
+                                        None,
+                                    ))
+                                },
+                            );
                         }
                     }
                     // The answer says why only in prose: an unknown user is told apart
@@ -172,7 +177,7 @@ impl VisierSystem {
                             if let Some(Err(e @ Error::NotFound { .. })) =
                                 known.get(items[i].user.as_str())
                             {
-                                out[i] = Some(Outcome::Failed(e.clone()));
+                                out.set(i, Outcome::Failed(e.clone()));
                             }
                         }
                     }
@@ -180,20 +185,13 @@ impl VisierSystem {
                 Err(e) => {
                     for idx in pending.values() {
                         for &i in idx {
-                            out[i] = Some(Outcome::Failed(e.clone()));
+                            out.set(i, Outcome::Failed(e.clone()));
                         }
                     }
                 }
             }
         }
-        for (i, first) in repeats {
-            out[i] = match &out[first] {
-                Some(Outcome::Applied) => Some(Outcome::AlreadyInState),
-                other => other.clone(),
-            };
-        }
-        out.into_iter()
-            .map(|o| o.unwrap_or_else(|| Outcome::Failed(unconfirmed("membership change"))))
-            .collect()
+        // Repeats share their first item's fate; an item no answer settled fails.
+        out.finish(SYSTEM, "membership change")
     }
 }

@@ -152,7 +152,8 @@ impl VisierSystem {
         &self.client
     }
 
-    fn changed(&self) {
+    /// Forgets the shared users scan after a write, so later reads see it.
+    fn forget_cached_reads(&self) {
         self.scan.invalidate();
     }
 
@@ -166,7 +167,7 @@ impl VisierSystem {
             start: Some(0),
             ..UsersQuery::default()
         };
-        let users = self.client.users_stream(query).try_collect();
+        let users = self.client.stream_users(query).try_collect();
         self.scan.get(users).await
     }
 
@@ -390,20 +391,19 @@ impl AccessSystem for VisierSystem {
     }
 
     fn capabilities(&self) -> Capabilities {
-        Capabilities {
-            validity_windows: true,
-            system_scope: true,
-            tenant_scopes: self.administrating,
-            resource_scopes: false,
-            user_principals: true,
-            group_principals: false,
-            groups: true,
-            membership_write: true,
-            profile_create: false,
-            profile_delete: false,
-            max_assignments_per_user: None,
-            max_batch: MAX_USERS_PER_CALL,
-            page_size: Some(self.page_size as usize),
-        }
+        Capabilities::minimal()
+            .with_validity_windows(true)
+            .with_system_scope(true)
+            .with_tenant_scopes(self.administrating)
+            .with_resource_scopes(false)
+            .with_user_principals(true)
+            .with_group_principals(false)
+            .with_groups(true)
+            .with_membership_write(true)
+            .with_profile_create(false)
+            .with_profile_delete(false)
+            .with_max_assignments_per_user(None)
+            .with_max_batch(MAX_USERS_PER_CALL)
+            .with_page_size(Some(self.page_size as usize))
     }
 }

@@ -38,7 +38,7 @@ use std::io;
 use std::sync::{Arc, Mutex};
 
 use grantbridge_core::TenantCode;
-use grantbridge_core::http::{RetryPolicy, Secret};
+use grantbridge_core::http::{RateLimitPolicy, RetryPolicy, Secret};
 use grantbridge_core::sandbox::{
     RateInfo, RequestLog, Sandbox, SandboxControls, SandboxOptions, VendorStyle, json_response,
     plain_server_error,
@@ -50,7 +50,7 @@ use crate::config::VisierConfig;
 pub use seed::{DEMO_ADMIN_TENANT, Seed, demo_credentials};
 use state::Shared;
 
-/// The logins a sandbox accepts. `Debug` hides the secrets.
+/// The logins a [`VisierSandbox`] accepts. `Debug` hides the secrets.
 #[derive(Clone)]
 pub struct SandboxCredentials {
     /// The API key (`apikey` header).
@@ -163,10 +163,11 @@ impl VisierSandbox {
     /// client-side rate limit or retries (the sandbox has no limit unless configured,
     /// and tests count requests).
     pub fn config(&self) -> VisierConfig {
-        VisierConfig::new(self.base_url(), self.credentials.password_login()).with_options(|o| {
-            o.rate_limits(grantbridge_core::http::RateLimitPolicy::unlimited())
-                .retry(RetryPolicy::none())
-        })
+        let base_url = self.base_url();
+        let options = VisierConfig::default_options(&base_url)
+            .rate_limits(RateLimitPolicy::unlimited())
+            .retry(RetryPolicy::none());
+        VisierConfig::new(base_url, self.credentials.password_login()).with_options(options)
     }
 
     /// The administrating tenant's code.
@@ -184,6 +185,11 @@ impl VisierSandbox {
     /// Faults, latency and rate windows at runtime.
     pub fn controls(&self) -> SandboxControls {
         self.server.controls()
+    }
+
+    /// The shared sandbox underneath.
+    pub fn sandbox(&self) -> &Sandbox {
+        &self.server
     }
 
     /// How many users the tenant `code` (or the administrating tenant) holds.

@@ -3,6 +3,10 @@
 
 use axum::http::StatusCode;
 use axum::response::Response;
+use base64::Engine;
+use base64::alphabet;
+use base64::engine::DecodePaddingMode;
+use base64::engine::general_purpose::{GeneralPurpose, GeneralPurposeConfig, STANDARD};
 use serde_json::{Value, json};
 
 use super::{ApiError, data, invalid};
@@ -103,45 +107,23 @@ impl Query {
     }
 }
 
-const B64: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+/// Standard base64, lenient on read as the emulator always was: padding optional,
+/// stray low bits ignored.
+const CURSOR_B64: GeneralPurpose = GeneralPurpose::new(
+    &alphabet::STANDARD,
+    GeneralPurposeConfig::new()
+        .with_decode_padding_mode(DecodePaddingMode::Indifferent)
+        .with_decode_allow_trailing_bits(true),
+);
 
 /// Cursors are base64 of the decimal offset, as in every documented example
 /// (`MA==` = 0, `Mg==` = 2).
 fn encode_cursor(offset: usize) -> String {
-    let bytes = offset.to_string().into_bytes();
-    let mut out = String::new();
-    for chunk in bytes.chunks(3) {
-        let b = [
-            chunk[0],
-            chunk.get(1).copied().unwrap_or(0),
-            chunk.get(2).copied().unwrap_or(0),
-        ];
-        let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
-        for i in 0..4 {
-            if i <= chunk.len() {
-                out.push(char::from(B64[((n >> (18 - 6 * i)) & 63) as usize]));
-            } else {
-                out.push('=');
-            }
-        }
-    }
-    out
+    STANDARD.encode(offset.to_string())
 }
 
 fn decode_cursor(cursor: &str) -> Option<usize> {
-    let bytes = cursor.trim_end_matches('=').as_bytes();
-    let mut bits: u32 = 0;
-    let mut nbits = 0;
-    let mut out = Vec::new();
-    for &c in bytes {
-        let v = B64.iter().position(|&x| x == c)? as u32;
-        bits = (bits << 6) | v;
-        nbits += 6;
-        if nbits >= 8 {
-            nbits -= 8;
-            out.push(((bits >> nbits) & 0xFF) as u8);
-        }
-    }
+    let out = CURSOR_B64.decode(cursor.trim_end_matches('=')).ok()?;
     let text = String::from_utf8(out).ok()?;
     if text.is_empty() || !text.bytes().all(|b| b.is_ascii_digit()) || text.len() > 12 {
         return None;
