@@ -737,3 +737,102 @@ fn http_post_json(base: &str, path: &str, body: &str) -> String {
         ),
     )
 }
+
+/// The host and port of an emulator's base URL, as a journal records it.
+fn host_of(url: &str) -> String {
+    url.trim_start_matches("http://")
+        .trim_end_matches('/')
+        .to_owned()
+}
+
+#[test]
+fn a_finished_journal_never_vouches_for_another_target() {
+    // Plan and apply on one pair of emulators.
+    let first = InProcess::start();
+    let dir = tempdir();
+    let d = dir.path();
+    let map = mapping("visier-to-segment.toml");
+    let map = map.to_str().expect("utf-8 path");
+    let plan_args = [
+        "plan",
+        "--from",
+        "visier",
+        "--to",
+        "segment",
+        "--mapping",
+        map,
+        "--out",
+        "plan.json",
+    ];
+    ok(&first.run(d, &plan_args));
+    let plan = Plan::load(d.join("plan.json")).expect("plan file");
+    let apply = ["apply", "plan.json", "--to", "segment", "--yes"];
+    ok(&first.run(d, &apply));
+    let report = RunReport::load(d.join("plan.report.json")).expect("report");
+    assert_eq!(report.counts().applied, plan.changes.len());
+
+    // The same settings name now reaches a fresh emulator that holds none of it (a
+    // restored backup, another tenant). The journal is refused, nothing is sent.
+    let second = InProcess::start();
+    let log = second.segment.log();
+    let mark = last_seq(&log);
+    let out = second.run(d, &apply);
+    assert_eq!(out.status.code(), Some(1), "{}", stdout(&out));
+    let err = stderr(&out);
+    for needle in [
+        "plan.journal.jsonl".to_owned(),
+        host_of(&first.segment.base_url()),
+        host_of(&second.segment.base_url()),
+        "--new-run".to_owned(),
+    ] {
+        assert!(err.contains(&needle), "{needle:?} not in {err}");
+    }
+    assert_eq!(
+        writes_after(&log, mark),
+        Vec::<Write>::new(),
+        "a refused run wrote"
+    );
+
+    // A new run applies the whole plan there, and keeps the old journal beside.
+    ok(&second.run(
+        d,
+        &[
+            "apply",
+            "plan.json",
+            "--to",
+            "segment",
+            "--yes",
+            "--new-run",
+        ],
+    ));
+    assert!(
+        !writes_after(&log, mark).is_empty(),
+        "the new run wrote nothing"
+    );
+    let again = RunReport::load(d.join("plan.report.json")).expect("report");
+    let c = again.counts();
+    assert_eq!((c.applied, c.resumed, c.failed), (plan.changes.len(), 0, 0));
+    let kept = std::fs::read_dir(d)
+        .expect("dir")
+        .filter_map(|e| e.ok())
+        .filter(|e| e.file_name().to_string_lossy().ends_with(".old"))
+        .count();
+    assert_eq!(kept, 1, "the earlier journal is kept");
+
+    // That report rolls back only where it was made.
+    let mark = last_seq(&first.segment.log());
+    let out = first.run(
+        d,
+        &["rollback", "plan.report.json", "--to", "segment", "--yes"],
+    );
+    assert_eq!(out.status.code(), Some(1), "{}", stdout(&out));
+    assert!(
+        stderr(&out).contains("rolled back where they were made"),
+        "{}",
+        stderr(&out)
+    );
+    assert_eq!(
+        writes_after(&first.segment.log(), mark),
+        Vec::<Write>::new()
+    );
+}

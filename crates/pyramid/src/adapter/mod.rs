@@ -32,6 +32,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use futures::StreamExt;
 use futures::stream;
+use grantbridge_core::engine::TargetIdentity;
 use grantbridge_core::{
     AccessSystem, Assignment, AssignmentStore, Capabilities, Directory, Entity, Error, Extra,
     Group, GroupId, Membership, NewProfile, Outcome, Principal, Profile, ProfileCatalog, ProfileId,
@@ -454,6 +455,14 @@ impl AssignmentStore for PyramidSystem {
 impl AccessSystem for PyramidSystem {
     fn id(&self) -> &SystemId {
         &self.id
+    }
+
+    /// The API host, the Pyramid tenant and the user the client logs in as.
+    fn identity(&self) -> TargetIdentity {
+        TargetIdentity::new(self.id.clone())
+            .with_host_of(self.client.http().base_url().as_str())
+            .with_tenant(self.tenant.as_str())
+            .with_principal(self.client.username())
     }
 
     fn capabilities(&self) -> Capabilities {

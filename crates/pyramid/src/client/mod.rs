@@ -299,6 +299,11 @@ impl PyramidClient {
         })
     }
 
+    /// The user the client logs in as.
+    pub fn username(&self) -> &str {
+        &self.inner.username
+    }
+
     /// The transport, for its counters ([`HttpClient::stats`]).
     pub fn http(&self) -> &HttpClient {
         &self.inner.http

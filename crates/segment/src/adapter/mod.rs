@@ -43,6 +43,7 @@ use std::time::Duration;
 
 use futures::stream::{self, StreamExt, TryStreamExt};
 use grantbridge_core::coalesce::Coalesced;
+use grantbridge_core::engine::TargetIdentity;
 use grantbridge_core::{
     AccessSystem, Assignment, AssignmentStore, Capabilities, Directory, Entity, Error, Extra,
     Group, GroupId, Label as CoreLabel, Membership, Outcome, Principal, Profile, ProfileCatalog,
@@ -413,6 +414,13 @@ impl AssignmentStore for SegmentSystem {
 impl AccessSystem for SegmentSystem {
     fn id(&self) -> &SystemId {
         &self.id
+    }
+
+    /// The API host and the workspace the token belongs to.
+    fn identity(&self) -> TargetIdentity {
+        TargetIdentity::new(self.id.clone())
+            .with_host_of(self.client.http().base_url().as_str())
+            .with_tenant(self.workspace.id.clone())
     }
 
     fn capabilities(&self) -> Capabilities {

@@ -36,6 +36,7 @@ use std::sync::Arc;
 
 use futures::{StreamExt, TryStreamExt};
 use grantbridge_core::coalesce::Coalesced;
+use grantbridge_core::engine::TargetIdentity;
 use grantbridge_core::{
     AccessSystem, Assignment, AssignmentStore, Capabilities, Directory, Entity, Error, Group,
     GroupId, Membership, Outcome, Principal, Profile, ProfileCatalog, ProfileId, Result, ScopeKind,
@@ -388,6 +389,16 @@ impl AssignmentStore for VisierSystem {
 impl AccessSystem for VisierSystem {
     fn id(&self) -> &SystemId {
         &self.id
+    }
+
+    /// The API host and, when set, the target tenant.
+    fn identity(&self) -> TargetIdentity {
+        let identity = TargetIdentity::new(self.id.clone())
+            .with_host_of(self.client.http().base_url().as_str());
+        match self.client.target_tenant() {
+            Some(code) => identity.with_tenant(code.as_str()),
+            None => identity,
+        }
     }
 
     fn capabilities(&self) -> Capabilities {
