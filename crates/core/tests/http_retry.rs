@@ -15,7 +15,8 @@ use std::time::{Duration, SystemTime};
 use grantbridge_core::Error;
 use grantbridge_core::http::{ClientOptions, HttpClient, Request, RetryPolicy, Stats};
 use http_support::{
-    Behavior, base, http_response, options, paused_options, retries, scripted_server,
+    Behavior, base, http_response, ok_json, options, paused_options, retries, scripted_server,
+    sequence,
 };
 use serde_json::{Value, json};
 use tokio::time::Instant;
@@ -24,31 +25,6 @@ use wiremock::{Mock, MockServer, ResponseTemplate};
 
 fn client(options: ClientOptions) -> HttpClient {
     HttpClient::new(options).expect("valid options")
-}
-
-/// Mounts `first` for the first `times` requests to `p`, then `then` for the rest.
-async fn sequence(
-    server: &MockServer,
-    p: &str,
-    times: u64,
-    first: ResponseTemplate,
-    then: ResponseTemplate,
-) {
-    Mock::given(path(p))
-        .respond_with(first)
-        .up_to_n_times(times)
-        .with_priority(1)
-        .mount(server)
-        .await;
-    Mock::given(path(p))
-        .respond_with(then)
-        .with_priority(2)
-        .mount(server)
-        .await;
-}
-
-fn ok_json() -> ResponseTemplate {
-    ResponseTemplate::new(200).set_body_json(json!({"data": {"ok": true}}))
 }
 
 async fn requests_seen(server: &MockServer) -> usize {

@@ -14,7 +14,7 @@ use std::time::Duration;
 use grantbridge_core::Error;
 use grantbridge_core::http::{HttpClient, Request};
 use grantbridge_segment::client::SegmentHooks;
-use http_support::paused_options;
+use http_support::{ok_json, paused_options, sequence};
 use serde_json::json;
 use tokio::time::Instant;
 use wiremock::matchers::{method, path};
@@ -24,31 +24,6 @@ use wiremock::{Mock, MockServer, ResponseTemplate};
 fn http_date_in(d: Duration) -> String {
     let at = jiff::Timestamp::now() + jiff::SignedDuration::try_from(d).expect("small");
     at.strftime("%a, %d %b %Y %H:%M:%S GMT").to_string()
-}
-
-/// Mounts `first` for the first `times` requests to `p`, then `then` for the rest.
-async fn sequence(
-    server: &MockServer,
-    p: &str,
-    times: u64,
-    first: ResponseTemplate,
-    then: ResponseTemplate,
-) {
-    Mock::given(path(p))
-        .respond_with(first)
-        .up_to_n_times(times)
-        .with_priority(1)
-        .mount(server)
-        .await;
-    Mock::given(path(p))
-        .respond_with(then)
-        .with_priority(2)
-        .mount(server)
-        .await;
-}
-
-fn ok_json() -> ResponseTemplate {
-    ResponseTemplate::new(200).set_body_json(json!({"data": {"ok": true}}))
 }
 
 #[tokio::test(start_paused = true)]

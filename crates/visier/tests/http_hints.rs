@@ -15,36 +15,12 @@ use std::time::Duration;
 
 use grantbridge_core::http::{HttpClient, RateLimit, RateLimitPolicy, Request};
 use grantbridge_visier::VisierHooks;
-use http_support::{Behavior, Seen, base, http_response, paused_options, scripted_server};
-use serde_json::json;
+use http_support::{
+    Behavior, Seen, base, http_response, ok_json, paused_options, scripted_server, sequence,
+};
 use tokio::time::Instant;
 use wiremock::matchers::path;
 use wiremock::{Mock, MockServer, ResponseTemplate};
-
-/// Mounts `first` for the first `times` requests to `p`, then `then` for the rest.
-async fn sequence(
-    server: &MockServer,
-    p: &str,
-    times: u64,
-    first: ResponseTemplate,
-    then: ResponseTemplate,
-) {
-    Mock::given(path(p))
-        .respond_with(first)
-        .up_to_n_times(times)
-        .with_priority(1)
-        .mount(server)
-        .await;
-    Mock::given(path(p))
-        .respond_with(then)
-        .with_priority(2)
-        .mount(server)
-        .await;
-}
-
-fn ok_json() -> ResponseTemplate {
-    ResponseTemplate::new(200).set_body_json(json!({"data": {"ok": true}}))
-}
 
 async fn requests_seen(server: &MockServer) -> usize {
     server.received_requests().await.expect("recording").len()

@@ -21,6 +21,8 @@ use grantbridge_core::http::{ClientOptions, RateLimitPolicy, RetryPolicy};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::time::Instant;
+use wiremock::matchers::path;
+use wiremock::{Mock, MockServer, ResponseTemplate};
 
 /// Options for a loopback server: tiny retry delays, short timeouts.
 pub fn options(base: &str) -> ClientOptions {
@@ -200,4 +202,30 @@ pub fn http_response(status: u16, headers: &[(&str, &str)], body: &str) -> Vec<u
 /// The base URL of a raw server.
 pub fn base(addr: SocketAddr) -> String {
     format!("http://{addr}")
+}
+
+/// Mounts `first` for the first `times` requests to `p`, then `then` for the rest.
+pub async fn sequence(
+    server: &MockServer,
+    p: &str,
+    times: u64,
+    first: ResponseTemplate,
+    then: ResponseTemplate,
+) {
+    Mock::given(path(p))
+        .respond_with(first)
+        .up_to_n_times(times)
+        .with_priority(1)
+        .mount(server)
+        .await;
+    Mock::given(path(p))
+        .respond_with(then)
+        .with_priority(2)
+        .mount(server)
+        .await;
+}
+
+/// A 200 with a small JSON body.
+pub fn ok_json() -> ResponseTemplate {
+    ResponseTemplate::new(200).set_body_json(serde_json::json!({"data": {"ok": true}}))
 }
