@@ -74,6 +74,23 @@ pub fn outcome_feature_kind(outcome: &Outcome) -> String {
     }
 }
 
+/// A header map from `(name, value)` pairs, for tests of header readers.
+///
+/// # Panics
+///
+/// If a value is not a valid header value.
+#[cfg(feature = "http")]
+pub fn header_map(pairs: &[(&'static str, &str)]) -> crate::http::header::HeaderMap {
+    use crate::http::header::{HeaderMap, HeaderValue};
+    let mut headers = HeaderMap::new();
+    for (name, value) in pairs {
+        let value = HeaderValue::from_str(value)
+            .unwrap_or_else(|e| panic!("header {name}: {value:?}: {e}"));
+        headers.insert(*name, value);
+    }
+    headers
+}
+
 /// A folder of test fixtures that must exist and hold at least a known number of
 /// files, so a checkout that lost them fails naming the folder instead of passing
 /// vacuously.

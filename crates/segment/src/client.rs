@@ -803,15 +803,7 @@ fn functions_request(resource_type: &str) -> Request {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use grantbridge_core::http::header::HeaderValue;
-
-    fn headers(pairs: &[(&'static str, &str)]) -> HeaderMap {
-        let mut h = HeaderMap::new();
-        for (k, v) in pairs {
-            h.insert(*k, HeaderValue::from_str(v).expect("valid"));
-        }
-        h
-    }
+    use grantbridge_core::testing::header_map as headers;
 
     /// An IMF-fixdate `secs` after the Unix epoch.
     fn http_date(secs: i64) -> String {

@@ -678,15 +678,7 @@ fn unauthorized(e: Error) -> Error {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use grantbridge_core::http::header::HeaderValue;
-
-    fn headers(pairs: &[(&'static str, &str)]) -> HeaderMap {
-        let mut h = HeaderMap::new();
-        for (k, v) in pairs {
-            h.insert(*k, HeaderValue::from_str(v).expect("valid"));
-        }
-        h
-    }
+    use grantbridge_core::testing::header_map as headers;
 
     // Moved from core's `segment_and_visier_hints` (issue 14), assertions unchanged.
     #[test]
