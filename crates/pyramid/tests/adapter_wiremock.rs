@@ -380,3 +380,80 @@ async fn a_garbled_write_answer_is_settled_by_reading_the_state() {
     );
     assert_eq!(system.add_memberships(&[m]).await, [Outcome::Applied]);
 }
+
+/// The profile `p1` and roles `r1`, `r2` of the binding tests below.
+async fn one_profile_two_roles(server: &MockServer) {
+    answer(server, "getAllProfilesByTenantId", json!({"data": [{"profileId": "p1", "name": "P", "tenantId": TENANT, "permissions": {"numeric": 8}}]}), 10, 5).await;
+    answer(
+        server,
+        "getAllNonPrivateRolesByTenant",
+        json!({"data": [{"roleId": "r1", "roleName": "A"}, {"roleId": "r2", "roleName": "B"}]}),
+        10,
+        5,
+    )
+    .await;
+}
+
+fn bind(system: &PyramidSystem, role: &str) -> Assignment {
+    Assignment::new(
+        Principal::Group(GroupId::new(role).expect("id")),
+        ProfileId::new("p1").expect("id"),
+        system.scope(),
+    )
+}
+
+#[tokio::test]
+async fn a_binding_write_whose_answer_is_lost_is_settled_by_a_fresh_read() {
+    let (server, system) = connected().await;
+    one_profile_two_roles(&server).await;
+    // The write took effect for r1 only, and its answer was cut off.
+    answer(&server, "getAllRolesByProfileId", json!({"data": []}), 1, 1).await;
+    answer(
+        &server,
+        "getAllRolesByProfileId",
+        json!({"data": [{"id": "r1", "name": "A"}]}),
+        1,
+        2,
+    )
+    .await;
+    Mock::given(method("POST"))
+        .and(path("/API2/access/updateRolesByProfileId"))
+        .respond_with(
+            ResponseTemplate::new(200).set_body_raw("{\"data\":{\"succ", "application/json"),
+        )
+        .expect(1)
+        .mount(&server)
+        .await;
+    let got = system
+        .grant(&[bind(&system, "r1"), bind(&system, "r2")])
+        .await;
+    assert_eq!(got[0], Outcome::Applied, "{got:?}");
+    assert!(
+        matches!(&got[1], Outcome::Failed(e) if e.kind() == grantbridge_core::ErrorKind::Decode),
+        "{got:?}"
+    );
+}
+
+#[tokio::test]
+async fn a_refused_binding_write_is_reported_without_reading_back() {
+    let (server, system) = connected().await;
+    one_profile_two_roles(&server).await;
+    // One read before the write; a refusal needs no read after it.
+    Mock::given(method("POST"))
+        .and(path("/API2/access/getAllRolesByProfileId"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({"data": []})))
+        .expect(1)
+        .mount(&server)
+        .await;
+    Mock::given(method("POST"))
+        .and(path("/API2/access/updateRolesByProfileId"))
+        .respond_with(ResponseTemplate::new(400).set_body_json(json!({"error": "refused"})))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let got = system.grant(&[bind(&system, "r1")]).await;
+    assert!(
+        matches!(&got[0], Outcome::Failed(Error::Vendor { status: 400, .. })),
+        "{got:?}"
+    );
+}
