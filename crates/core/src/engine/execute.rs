@@ -194,7 +194,7 @@ async fn run_batch(
 /// finished, so it shows exactly what a resume would still do.
 ///
 /// A journal vouches only for the target it was made on: its header records the
-/// target's [`TargetIdentity`], and a resume on a target that does not match is refused
+/// target's [`TargetIdentity`](super::TargetIdentity), and a resume on a target that does not match is refused
 /// before anything is sent. Nor does a resume trust it blindly: the changes it records
 /// done are checked against one fresh read of the target (the bulk lists a snapshot
 /// reads, never one call per item); those in place are reported `resumed`, the others
