@@ -457,3 +457,47 @@ async fn a_refused_binding_write_is_reported_without_reading_back() {
         "{got:?}"
     );
 }
+
+#[tokio::test]
+async fn a_refused_private_profile_write_is_reported_without_reading_back() {
+    let (server, system) = connected().await;
+    answer(
+        &server,
+        "getAllProfilesByTenantId",
+        json!({"data": [{"profileId": "p1", "name": "P1", "tenantId": TENANT}]}),
+        10,
+        5,
+    )
+    .await;
+    answer(
+        &server,
+        "getAllUsersByTenant",
+        json!({"data": [{"id": "u1"}]}),
+        10,
+        5,
+    )
+    .await;
+    // One read of the user's private profile before the write, none after a refusal.
+    Mock::given(method("POST"))
+        .and(path("/API2/access/getPrivateProfileIdForUser"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({ "data": null })))
+        .expect(1)
+        .mount(&server)
+        .await;
+    Mock::given(method("POST"))
+        .and(path("/API2/access/updateUserDb"))
+        .respond_with(ResponseTemplate::new(400).set_body_json(json!({"error": "refused"})))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let a = Assignment::new(
+        Principal::User(UserId::new("u1").expect("id")),
+        ProfileId::new("p1").expect("id"),
+        system.scope(),
+    );
+    let got = system.grant(&[a]).await;
+    assert!(
+        matches!(&got[0], Outcome::Failed(Error::Vendor { status: 400, .. })),
+        "{got:?}"
+    );
+}
