@@ -501,3 +501,46 @@ async fn a_refused_private_profile_write_is_reported_without_reading_back() {
         "{got:?}"
     );
 }
+
+#[tokio::test]
+async fn a_refused_membership_write_is_reported_without_reading_back() {
+    let (server, system) = connected().await;
+    answer(
+        &server,
+        "getAllUsersByTenant",
+        json!({"data": [{"id": "u1"}]}),
+        10,
+        5,
+    )
+    .await;
+    answer(
+        &server,
+        "getAllNonPrivateRolesByTenant",
+        json!({"data": [{"roleId": "r1", "roleName": "A"}]}),
+        10,
+        5,
+    )
+    .await;
+    // One read of the user's roles before the write, none after a refusal.
+    Mock::given(method("POST"))
+        .and(path("/API2/access/getAllRolesByUser"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({"data": []})))
+        .expect(1)
+        .mount(&server)
+        .await;
+    Mock::given(method("POST"))
+        .and(path("/API2/access/updateUserRoles"))
+        .respond_with(ResponseTemplate::new(400).set_body_json(json!({"error": "refused"})))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let m = Membership::new(
+        UserId::new("u1").expect("id"),
+        GroupId::new("r1").expect("id"),
+    );
+    let got = system.add_memberships(&[m]).await;
+    assert!(
+        matches!(&got[0], Outcome::Failed(Error::Vendor { status: 400, .. })),
+        "{got:?}"
+    );
+}
