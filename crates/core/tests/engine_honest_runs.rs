@@ -372,3 +372,21 @@ proptest! {
         let _ = std::fs::remove_file(&path);
     }
 }
+
+#[test]
+fn a_dry_run_on_a_fresh_target_does_not_vouch_for_the_journal_either() {
+    let path = journal("dry");
+    let plan = the_plan();
+    run(&plan, &fresh(), &with_journal(&path));
+    let reset = fresh();
+    let dry = ExecuteOptions {
+        dry_run: true,
+        ..with_journal(&path)
+    };
+    let (report, wrote) = run(&plan, &reset, &dry);
+    let c = report.counts();
+    assert_eq!((c.resumed, c.not_run, wrote), (0, 12, 0));
+    let r = report.resumed_from.expect("resumed");
+    assert_eq!((r.verified, r.missing), (0, 12));
+    let _ = std::fs::remove_file(&path);
+}

@@ -33,7 +33,8 @@ pub type ProgressFn = Arc<dyn Fn(Progress) + Send + Sync>;
 /// How to execute a plan.
 #[derive(Clone)]
 pub struct ExecuteOptions {
-    /// Report what would be done without calling the system (nor writing a journal).
+    /// Report what would be done without writing to the system (nor to the journal).
+    /// With a journal it reads the target once, to verify what an earlier run did.
     pub dry_run: bool,
     /// Batches in flight at once (at least 1).
     pub concurrency: usize,
@@ -190,8 +191,9 @@ async fn run_batch(
 /// no further batch is sent, and every change that was sent is in the journal (a
 /// `begin` entry at least), so a resume after fixing the disk repeats no finished item.
 ///
-/// A dry run with a journal reads it (without writing) and marks what an earlier run
-/// finished, so it shows exactly what a resume would still do.
+/// A dry run with a journal reads it (without writing) and verifies what an earlier run
+/// finished with the same one read of the target, so it shows exactly what a resume
+/// would still do.
 ///
 /// A journal vouches only for the target it was made on: its header records the
 /// target's [`TargetIdentity`](super::TargetIdentity), and a resume on a target that does not match is refused
@@ -240,15 +242,17 @@ pub async fn execute(
             let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, e))?;
             let whole = text.rfind('\n').map_or(0, |i| i + 1);
             if !text[..whole].trim().is_empty() {
-                recorded =
-                    parse_journal(&text[..whole], path, &plan.fingerprint(), &identity)?.recorded;
+                let r = parse_journal(&text[..whole], path, &plan.fingerprint(), &identity)?;
+                recorded = r.recorded;
+                earlier_run = r.started_at;
             }
         }
         _ => {}
     }
     recorded.retain(|(index, outcome)| *index < total && outcome.is_done());
     let mut resumed_from = None;
-    if earlier_run.is_some() && !options.dry_run {
+    // A dry run verifies too (reads only): it shows what a resume would still do.
+    if earlier_run.is_some() {
         let present = if recorded.is_empty() {
             InPlace::default()
         } else {
@@ -269,11 +273,6 @@ pub async fn execute(
             }
         }
         resumed_from = Some(resumption);
-    } else {
-        // A dry run reads nothing from the system: it shows the journal's word.
-        for (index, outcome) in recorded {
-            results[index] = Some((outcome, true));
-        }
     }
 
     if !options.dry_run {
