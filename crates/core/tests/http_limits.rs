@@ -13,7 +13,9 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use grantbridge_core::http::{HttpClient, RateLimit, RateLimitPolicy, RateLimiter, Request};
-use http_support::{Behavior, Seen, base, http_response, paused_options, scripted_server};
+use http_support::{
+    Behavior, Seen, base, http_response, paused_options, run_concurrently, scripted_server,
+};
 use tokio::time::Instant;
 
 /// The largest number of instants inside any half-open window `[t, t + per)`.
@@ -33,30 +35,6 @@ fn max_in_any_window(instants: &[Instant], per: Duration) -> usize {
 
 fn instants(seen: &Arc<Mutex<Vec<Seen>>>) -> Vec<Instant> {
     seen.lock().expect("lock").iter().map(|s| s.at).collect()
-}
-
-/// `tasks` tasks sending `each` requests of class `class` at once.
-async fn run_concurrently(client: &HttpClient, tasks: usize, each: usize, class: &'static str) {
-    let mut handles = Vec::new();
-    for t in 0..tasks {
-        let client = client.clone();
-        handles.push(tokio::spawn(async move {
-            for i in 0..each {
-                client
-                    .send(
-                        Request::post("/users")
-                            .param(format!("u{t}-{i}"))
-                            .path("permissions")
-                            .class(class),
-                    )
-                    .await
-                    .expect("every request succeeds");
-            }
-        }));
-    }
-    for h in handles {
-        h.await.expect("task");
-    }
 }
 
 #[test]

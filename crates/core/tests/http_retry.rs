@@ -15,8 +15,8 @@ use std::time::{Duration, SystemTime};
 use grantbridge_core::Error;
 use grantbridge_core::http::{ClientOptions, HttpClient, Request, RetryPolicy, Stats};
 use http_support::{
-    Behavior, base, http_response, ok_json, options, paused_options, retries, scripted_server,
-    sequence,
+    Behavior, base, http_response, ok_json, options, paused_options, requests_seen, retries,
+    scripted_server, sequence,
 };
 use serde_json::{Value, json};
 use tokio::time::Instant;
@@ -25,10 +25,6 @@ use wiremock::{Mock, MockServer, ResponseTemplate};
 
 fn client(options: ClientOptions) -> HttpClient {
     HttpClient::new(options).expect("valid options")
-}
-
-async fn requests_seen(server: &MockServer) -> usize {
-    server.received_requests().await.expect("recording").len()
 }
 
 #[tokio::test(start_paused = true)]

@@ -16,39 +16,12 @@ use std::time::Duration;
 use grantbridge_core::http::{HttpClient, RateLimit, RateLimitPolicy, Request};
 use grantbridge_visier::VisierHooks;
 use http_support::{
-    Behavior, Seen, base, http_response, ok_json, paused_options, scripted_server, sequence,
+    Behavior, Seen, base, http_response, ok_json, paused_options, requests_seen, run_concurrently,
+    scripted_server, sequence,
 };
 use tokio::time::Instant;
 use wiremock::matchers::path;
 use wiremock::{Mock, MockServer, ResponseTemplate};
-
-async fn requests_seen(server: &MockServer) -> usize {
-    server.received_requests().await.expect("recording").len()
-}
-
-/// `tasks` tasks sending `each` requests of class `class` at once.
-async fn run_concurrently(client: &HttpClient, tasks: usize, each: usize, class: &'static str) {
-    let mut handles = Vec::new();
-    for t in 0..tasks {
-        let client = client.clone();
-        handles.push(tokio::spawn(async move {
-            for i in 0..each {
-                client
-                    .send(
-                        Request::post("/users")
-                            .param(format!("u{t}-{i}"))
-                            .path("permissions")
-                            .class(class),
-                    )
-                    .await
-                    .expect("every request succeeds");
-            }
-        }));
-    }
-    for h in handles {
-        h.await.expect("task");
-    }
-}
 
 /// A Visier-like server: fixed one-minute windows from its start, `limit` requests
 /// per window, `X-RateLimit-Remaining-Minute` on every answer, 429 over the limit.

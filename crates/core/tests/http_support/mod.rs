@@ -17,7 +17,7 @@ use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use grantbridge_core::http::{ClientOptions, RateLimitPolicy, RetryPolicy};
+use grantbridge_core::http::{ClientOptions, HttpClient, RateLimitPolicy, Request, RetryPolicy};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::time::Instant;
@@ -228,4 +228,33 @@ pub async fn sequence(
 /// A 200 with a small JSON body.
 pub fn ok_json() -> ResponseTemplate {
     ResponseTemplate::new(200).set_body_json(serde_json::json!({"data": {"ok": true}}))
+}
+
+/// Requests the wiremock server received.
+pub async fn requests_seen(server: &MockServer) -> usize {
+    server.received_requests().await.expect("recording").len()
+}
+
+/// `tasks` tasks sending `each` requests of class `class` at once.
+pub async fn run_concurrently(client: &HttpClient, tasks: usize, each: usize, class: &'static str) {
+    let mut handles = Vec::new();
+    for t in 0..tasks {
+        let client = client.clone();
+        handles.push(tokio::spawn(async move {
+            for i in 0..each {
+                client
+                    .send(
+                        Request::post("/users")
+                            .param(format!("u{t}-{i}"))
+                            .path("permissions")
+                            .class(class),
+                    )
+                    .await
+                    .expect("every request succeeds");
+            }
+        }));
+    }
+    for h in handles {
+        h.await.expect("task");
+    }
 }
