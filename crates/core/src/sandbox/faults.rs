@@ -50,6 +50,10 @@ pub struct FaultPlan {
     /// Other requests still draw their random numbers, so the sequence stays
     /// reproducible.
     pub path_prefix: Option<&'static str>,
+    /// When set, faults and spikes strike only requests of this HTTP method (compared
+    /// ignoring case), e.g. `"PUT"` to cut the answers of writes and leave reads whole.
+    /// Combines with [`path_prefix`](Self::path_prefix): both must match.
+    pub method: Option<&'static str>,
 }
 
 impl Default for FaultPlan {
@@ -70,6 +74,7 @@ impl FaultPlan {
             spike_latency: Duration::from_secs(2),
             retry_after: Duration::from_secs(1),
             path_prefix: None,
+            method: None,
         }
     }
 
@@ -130,10 +135,17 @@ impl FaultPlan {
         self
     }
 
-    /// Whether the plan applies to a request with this raw path.
-    pub fn applies_to(&self, path: &str) -> bool {
+    /// Restricts faults and spikes to requests of this HTTP method.
+    pub fn with_method(mut self, method: &'static str) -> Self {
+        self.method = Some(method);
+        self
+    }
+
+    /// Whether the plan applies to a request with this method and raw path.
+    pub fn applies_to(&self, method: &str, path: &str) -> bool {
         self.path_prefix
             .is_none_or(|prefix| path.starts_with(prefix))
+            && self.method.is_none_or(|m| m.eq_ignore_ascii_case(method))
     }
 
     /// True when the plan cannot inject anything.
@@ -221,6 +233,14 @@ mod tests {
         let nan = FaultPlan::none().with_truncated(f64::NAN);
         assert!(nan.is_none());
         assert_eq!(nan.pick(0.0, 0), None);
+        let writes = FaultPlan::none()
+            .with_truncated(1.0)
+            .with_method("put")
+            .with_path_prefix("/v1/admin/profiles/");
+        assert!(writes.applies_to("PUT", "/v1/admin/profiles/p1/assign"));
+        assert!(!writes.applies_to("GET", "/v1/admin/profiles/p1"));
+        assert!(!writes.applies_to("PUT", "/v1/admin/user-groups/users"));
+        assert!(FaultPlan::none().applies_to("DELETE", "/anything"));
         let all = FaultPlan::none().with_truncated(7.0);
         assert_eq!(all.pick(0.999, 0), Some(Fault::Truncated));
     }

@@ -388,7 +388,7 @@ struct Draws {
     fault: Option<Fault>,
 }
 
-fn draw(shared: &Shared, path: &str) -> Draws {
+fn draw(shared: &Shared, method: &str, path: &str) -> Draws {
     let mut state = shared.state();
     let seq = state.next_seq;
     state.next_seq += 1;
@@ -398,7 +398,7 @@ fn draw(shared: &Shared, path: &str) -> Draws {
     let fault_draw = state.rng.f64();
     let status_draw = state.rng.u8(..);
     let faults = state.faults;
-    let applies = faults.applies_to(path);
+    let applies = faults.applies_to(method, path);
     let spiked = applies && spike_draw < faults.spike;
     let mut delay = state.latency + state.jitter.mul_f64(jitter_draw);
     if spiked {
@@ -532,7 +532,7 @@ async fn intercept(State(shared): State<Arc<Shared>>, request: Request, next: Ne
 }
 
 async fn process(shared: Arc<Shared>, request: Request, next: Next) -> Response {
-    let draws = draw(&shared, request.uri().path());
+    let draws = draw(&shared, request.method().as_str(), request.uri().path());
     let (parts, body) = request.into_parts();
     let method = parts.method.clone();
     let path = parts.uri.path().to_owned();
