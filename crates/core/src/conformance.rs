@@ -18,7 +18,7 @@
 //!
 //! # futures::executor::block_on(async {
 //! let users: Vec<UserId> = (0..5).map(|i| UserId::new(format!("u{i}")).unwrap()).collect();
-//! let system = InMemorySystem::builder(SystemId::new("mem").unwrap())
+//! let system = std::sync::Arc::new(InMemorySystem::builder(SystemId::new("mem").unwrap())
 //!     .capabilities(
 //!         Capabilities::full()
 //!             .with_groups(false)
@@ -28,7 +28,7 @@
 //!     )
 //!     .users(users.iter().cloned().map(User::new))
 //!     .profiles([Profile::new(ProfileId::new("p1").unwrap(), "P1"), Profile::new(ProfileId::new("p2").unwrap(), "P2")])
-//!     .build();
+//!     .build());
 //! let fixture = Fixture {
 //!     users,
 //!     groups: vec![],
@@ -38,6 +38,8 @@
 //!     ],
 //!     unsupported_scopes: vec![],
 //!     bulk: 4,
+//!     // The in-memory system can lose its own answers (it is an `AnswerCutter`).
+//!     answers: Some(system.clone() as std::sync::Arc<dyn conformance::AnswerCutter>),
 //! };
 //! let report = conformance::run(&system, &fixture).await;
 //! // No groups here: the group sections checked refusals, no section was skipped.
@@ -48,11 +50,16 @@
 //! ```
 
 use std::collections::BTreeSet;
+use std::sync::Arc;
 
 use crate::error::{Entity, Error, ErrorKind, Feature};
 use crate::ids::{GroupId, ProfileId, ResourceId, ResourceKind, TenantCode, UserId};
 use crate::model::{Assignment, AssignmentKey, Membership, Principal, Scope, ScopeKind, Validity};
 use crate::traits::{AccessSystem, Outcome};
+
+mod lost_answers;
+
+pub use lost_answers::{AnswerCutter, WritePath, lost_answers};
 
 /// What exists in the system under test.
 #[derive(Clone, Debug)]
@@ -72,6 +79,9 @@ pub struct Fixture {
     /// How many assignments to grant to check that listing is exhaustive: more than
     /// one wire page (`Capabilities::page_size + 1` at least).
     pub bulk: usize,
+    /// Cuts the answers of writes after they took effect, for [`lost_answers`]
+    /// (usually over a sandbox's fault controls); without it that section is skipped.
+    pub answers: Option<Arc<dyn AnswerCutter>>,
 }
 
 fn user(f: &Fixture, i: usize) -> Principal {
@@ -162,11 +172,13 @@ pub enum Section {
     ExhaustiveListing,
     /// [`unknown_reads`].
     UnknownReads,
+    /// [`lost_answers`].
+    LostAnswers,
 }
 
 impl Section {
     /// Every section, in the order [`run`] runs them.
-    pub const ALL: [Section; 9] = [
+    pub const ALL: [Section; 10] = [
         Section::GrantListRevoke,
         Section::PartialBatch,
         Section::Validity,
@@ -176,6 +188,7 @@ impl Section {
         Section::Memberships,
         Section::ExhaustiveListing,
         Section::UnknownReads,
+        Section::LostAnswers,
     ];
 }
 
@@ -267,6 +280,7 @@ pub async fn run(system: &dyn AccessSystem, fixture: &Fixture) -> Report {
             exhaustive_listing(system, fixture).await,
         ),
         (Section::UnknownReads, unknown_reads(system).await),
+        (Section::LostAnswers, lost_answers(system, fixture).await),
     ];
     assert_eq!(
         keys(system).await,

@@ -376,8 +376,11 @@ impl Error {
     /// True when the answer was lost ([`Error::Transport`]: a reset or timeout after
     /// sending), garbled ([`Error::Decode`]), or came from a crashing server or a
     /// gateway after the request was passed on ([`Error::Vendor`] with HTTP 500, 502 or
-    /// 504). A 503 or a rate limit (429, [`Error::RateLimited`]) means the server
-    /// refused before doing any work; every other error is a refusal too.
+    /// 504), or arrived without a word about the item
+    /// ([`OutcomeSlots::unconfirmed`](crate::OutcomeSlots::unconfirmed), whose code is
+    /// [`UNCONFIRMED_CODE`](crate::UNCONFIRMED_CODE)). A 503 or a rate limit (429,
+    /// [`Error::RateLimited`]) means the server refused before doing any work; every
+    /// other error is a refusal too.
     ///
     /// ```
     /// use grantbridge_core::Error;
@@ -395,7 +398,11 @@ impl Error {
     pub fn outcome_unknown(&self) -> bool {
         match self {
             Error::Transport { .. } | Error::Decode { .. } => true,
-            Error::Vendor { status, .. } => matches!(status, 500 | 502 | 504),
+            Error::Vendor { status, code, .. } => {
+                matches!(status, 500 | 502 | 504)
+                    || (*status == 200
+                        && code.as_deref() == Some(crate::outcomes::UNCONFIRMED_CODE))
+            }
             _ => false,
         }
     }
@@ -466,6 +473,14 @@ mod tests {
             vendor(500),
             vendor(502),
             vendor(504),
+            // Spelled out, not built by `OutcomeSlots::unconfirmed`: the code is the contract.
+            Error::Vendor {
+                system: "demo".into(),
+                status: 200,
+                code: Some("grantbridge:unconfirmed".into()),
+                message: "assign: the answer neither confirms nor refuses this item".into(),
+                request_id: None,
+            },
         ];
         for e in &unknown {
             assert!(e.outcome_unknown(), "{e}");
@@ -477,6 +492,22 @@ mod tests {
             vendor(404),
             vendor(422),
             vendor(200),
+            // Another code on a 200 is a refusal inside the answer.
+            Error::Vendor {
+                system: "demo".into(),
+                status: 200,
+                code: Some("USER_NOT_FOUND".into()),
+                message: "no such user".into(),
+                request_id: None,
+            },
+            // The unconfirmed code on another status is not the marker.
+            Error::Vendor {
+                system: "demo".into(),
+                status: 400,
+                code: Some("grantbridge:unconfirmed".into()),
+                message: "m".into(),
+                request_id: None,
+            },
             Error::RateLimited { retry_after: None },
             Error::not_found(Entity::User, "u1"),
             Error::unsupported("demo", Feature::Groups),

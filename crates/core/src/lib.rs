@@ -68,7 +68,7 @@ pub use model::{
     Assignment, AssignmentKey, Capability, Extra, Group, Label, Membership, NewProfile, Principal,
     Profile, Scope, ScopeKind, User, UserStatus, Validity,
 };
-pub use outcomes::OutcomeSlots;
+pub use outcomes::{FailedWrite, OutcomeSlots, UNCONFIRMED_CODE};
 pub use traits::{
     AccessSystem, AccessSystemExt, AssignmentStore, Capabilities, Directory, Outcome,
     ProfileCatalog,

@@ -12,6 +12,7 @@ use std::sync::{Mutex, MutexGuard};
 
 use async_trait::async_trait;
 
+use crate::conformance::{AnswerCutter, WritePath};
 use crate::error::{Entity, Error, Feature, Result};
 use crate::ids::{GroupId, ProfileId, ResourceId, ResourceKind, SystemId, TenantCode, UserId};
 use crate::model::{
@@ -50,6 +51,8 @@ struct State {
     stats: CallStats,
     /// Write batches still allowed before injected failures start; `None` = never fail.
     writes_before_failure: Option<usize>,
+    /// Write paths whose answers are cut (see [`AnswerCutter`]).
+    cut: Vec<WritePath>,
 }
 
 /// An access system held in memory: a complete, deterministic reference
@@ -189,6 +192,11 @@ impl InMemorySystem {
         self.lock().writes_before_failure = batches;
     }
 
+    /// Whether answers of `path` are being cut ([`AnswerCutter::cut`]).
+    pub fn is_cut(&self, path: WritePath) -> bool {
+        self.lock().cut.contains(&path)
+    }
+
     fn lock(&self) -> MutexGuard<'_, State> {
         // A panic while holding the lock cannot leave the maps half-updated in a way
         // that matters to a test double; recover the state instead of poisoning callers.
@@ -292,6 +300,7 @@ impl InMemorySystem {
 
     fn write_batch<T>(
         &self,
+        path: WritePath,
         items: &[T],
         count: impl FnOnce(&mut CallStats),
         mut apply: impl FnMut(&Self, &mut State, &T) -> Result<Outcome>,
@@ -301,9 +310,20 @@ impl InMemorySystem {
         if let Some(error) = self.injected_failure(&mut state) {
             return Outcome::all_failed(items.len(), &error);
         }
+        let lost = state.cut.contains(&path);
         let outcomes: Vec<Outcome> = items
             .iter()
-            .map(|item| apply(self, &mut state, item).unwrap_or_else(Outcome::Failed))
+            .map(|item| match apply(self, &mut state, item) {
+                // The answer is lost: the item's state, read back, settles it (it holds
+                // the change exactly when the write made it); a refusal is only known
+                // as the lost answer.
+                Err(_) if lost => Outcome::Failed(Error::transport(format!(
+                    "{}: the answer to this write was lost",
+                    self.id
+                ))),
+                Ok(o) => o,
+                Err(e) => Outcome::Failed(e),
+            })
             .collect();
         state.stats.items_applied += outcomes
             .iter()
@@ -426,6 +446,7 @@ impl Directory for InMemorySystem {
 
     async fn add_memberships(&self, items: &[Membership]) -> Vec<Outcome> {
         self.write_batch(
+            WritePath::AddMemberships,
             items,
             |s| s.membership_batches += 1,
             |this, state, m| {
@@ -441,6 +462,7 @@ impl Directory for InMemorySystem {
 
     async fn remove_memberships(&self, items: &[Membership]) -> Vec<Outcome> {
         self.write_batch(
+            WritePath::RemoveMemberships,
             items,
             |s| s.membership_batches += 1,
             |this, state, m| {
@@ -452,6 +474,23 @@ impl Directory for InMemorySystem {
                 })
             },
         )
+    }
+}
+
+/// The in-memory system models an adapter that settles a lost answer by reading its
+/// state back: while a path is cut, each write still takes effect, an item the write
+/// changed or found in place keeps its outcome, and an item it refused fails with a
+/// transport error (the refusal itself was in the lost answer).
+impl AnswerCutter for InMemorySystem {
+    fn cut(&self, path: WritePath) {
+        let mut state = self.lock();
+        if !state.cut.contains(&path) {
+            state.cut.push(path);
+        }
+    }
+
+    fn restore(&self) {
+        self.lock().cut.clear();
     }
 }
 
@@ -488,11 +527,21 @@ impl AssignmentStore for InMemorySystem {
     }
 
     async fn grant(&self, items: &[Assignment]) -> Vec<Outcome> {
-        self.write_batch(items, |s| s.grant_batches += 1, Self::grant_one)
+        self.write_batch(
+            WritePath::Grant,
+            items,
+            |s| s.grant_batches += 1,
+            Self::grant_one,
+        )
     }
 
     async fn revoke(&self, items: &[Assignment]) -> Vec<Outcome> {
-        self.write_batch(items, |s| s.revoke_batches += 1, Self::revoke_one)
+        self.write_batch(
+            WritePath::Revoke,
+            items,
+            |s| s.revoke_batches += 1,
+            Self::revoke_one,
+        )
     }
 }
 

@@ -1,12 +1,20 @@
-//! The per-item outcomes of one batch write while it runs ([`OutcomeSlots`]).
+//! The per-item outcomes of one batch write while it runs ([`OutcomeSlots`]), and
+//! how a write whose answer was lost is settled ([`FailedWrite`]).
 //!
 //! Every adapter decides the items of a batch in several passes (shape checks, reads,
 //! one or more writes, read-backs), out of order and concurrently. This keeps the one
 //! slot per item they fill, the repeats they settle, and the one error an item gets
 //! when nothing decided it.
 
-use crate::error::Error;
+use std::future::Future;
+
+use crate::error::{Error, Result};
 use crate::traits::Outcome;
+
+/// The code of [`OutcomeSlots::unconfirmed`] errors, which
+/// [`Error::outcome_unknown`] recognises: an answer that neither confirms nor refuses
+/// an item leaves the item's fate unknown.
+pub const UNCONFIRMED_CODE: &str = "grantbridge:unconfirmed";
 
 /// One outcome slot per item of a batch write (`grant`, `revoke`, `add_memberships`,
 /// `remove_memberships`), in input order.
@@ -156,15 +164,130 @@ impl OutcomeSlots {
 
     /// The error of an item nothing decided: the system's answer neither confirms nor
     /// refuses it. An [`Error::Vendor`] with HTTP status 200 (the answer arrived),
-    /// no code, and the message `"{what}: the answer neither confirms nor refuses this
-    /// item"`.
+    /// the code [`UNCONFIRMED_CODE`], and the message `"{what}: the answer neither
+    /// confirms nor refuses this item"`. Its [`Error::outcome_unknown`] is true: the
+    /// write may have happened.
     pub fn unconfirmed(system: &str, what: &str) -> Error {
         Error::Vendor {
             system: system.to_owned(),
             status: 200,
-            code: None,
+            code: Some(UNCONFIRMED_CODE.to_owned()),
             message: format!("{what}: the answer neither confirms nor refuses this item"),
             request_id: None,
+        }
+    }
+}
+
+/// A write call that failed, settled by reading the state back when its outcome is
+/// unknown: the one place where every adapter turns "the answer was lost" into per-item
+/// outcomes.
+///
+/// A write whose error leaves its outcome unknown ([`Error::outcome_unknown`]: a reset
+/// or timeout after sending, a garbled or cut answer, a 500/502/504, an answer that
+/// does not mention the item) may have taken effect. Reporting such an item
+/// [`Outcome::Failed`] while it is in effect hides a write from rollback, and the retry
+/// round then finds it "already in state". So [`FailedWrite::settle`] reads the state
+/// back **once** for all the items of the call (the caller's `read_back` is one bulk
+/// read), and [`FailedWrite::outcome`] reports each item:
+///
+/// * [`Outcome::Applied`] when the state read back shows the item's change in effect
+///   (the item needed the write, so this run made it);
+/// * [`Outcome::Failed`] with the write's error otherwise: when the change is not in
+///   effect, when the read-back itself failed (the error still says the outcome is
+///   unknown, so a retry chain can attribute the item; see the engine's
+///   `RunReport::failures_plan`), and when the error was a refusal (no read is made:
+///   the server did nothing).
+///
+/// ```
+/// use grantbridge_core::{Error, FailedWrite, Outcome};
+///
+/// # futures::executor::block_on(async {
+/// // The answer to a write of users a and b was cut; reading back shows only a.
+/// let lost = Error::transport("connection reset");
+/// let write = FailedWrite::settle(lost.clone(), || async {
+///     Ok::<_, Error>(vec!["a".to_owned()])
+/// })
+/// .await;
+/// assert_eq!(write.outcome(|held| held.contains(&"a".to_owned())), Outcome::Applied);
+/// assert_eq!(
+///     write.outcome(|held| held.contains(&"b".to_owned())),
+///     Outcome::Failed(lost)
+/// );
+///
+/// // A refusal is not read back: nothing happened.
+/// let refused = Error::invalid("user", "unknown");
+/// let write = FailedWrite::settle(refused.clone(), || async {
+///     Ok::<_, Error>(vec!["b".to_owned()])
+/// })
+/// .await;
+/// assert!(!write.was_read());
+/// assert_eq!(write.outcome(|_| true), Outcome::Failed(refused));
+/// # });
+/// ```
+#[derive(Clone, Debug)]
+pub struct FailedWrite<S> {
+    error: Error,
+    /// What the read-back found; `None` when no read was made or it failed.
+    state: Option<S>,
+}
+
+impl<S> FailedWrite<S> {
+    /// Settles a write that failed with `error`: calls `read_back` once, only when
+    /// the error leaves the outcome unknown. A failed read-back is logged and leaves
+    /// every item failed with `error`.
+    pub async fn settle<F, Fut>(error: Error, read_back: F) -> Self
+    where
+        F: FnOnce() -> Fut,
+        Fut: Future<Output = Result<S>>,
+    {
+        if !error.outcome_unknown() {
+            return Self { error, state: None };
+        }
+        let state = match read_back().await {
+            Ok(state) => Some(state),
+            Err(read_error) => {
+                tracing::warn!(
+                    write_error = %error,
+                    %read_error,
+                    "a write's answer was lost and reading the state back failed: its \
+                     items stay failed with an unknown outcome"
+                );
+                None
+            }
+        };
+        Self { error, state }
+    }
+
+    /// The write's error.
+    pub fn error(&self) -> &Error {
+        &self.error
+    }
+
+    /// Whether the state was read back (the error left the outcome unknown and the
+    /// read succeeded).
+    pub fn was_read(&self) -> bool {
+        self.state.is_some()
+    }
+
+    /// The outcome of one item the write carried: [`Outcome::Applied`] when the state
+    /// read back shows its change in effect (`in_effect`), else [`Outcome::Failed`]
+    /// with the write's error.
+    pub fn outcome(&self, in_effect: impl FnOnce(&S) -> bool) -> Outcome {
+        match &self.state {
+            Some(state) if in_effect(state) => Outcome::Applied,
+            _ => Outcome::Failed(self.error.clone()),
+        }
+    }
+
+    /// Sets [`FailedWrite::outcome`] on each item `i` of `items` in `slots`.
+    pub fn settle_slots(
+        &self,
+        slots: &mut OutcomeSlots,
+        items: impl IntoIterator<Item = usize>,
+        in_effect: impl Fn(usize, &S) -> bool,
+    ) {
+        for i in items {
+            slots.set(i, self.outcome(|s| in_effect(i, s)));
         }
     }
 }
@@ -178,7 +301,7 @@ mod tests {
         Outcome::Failed(Error::Vendor {
             system: system.to_owned(),
             status: 200,
-            code: None,
+            code: Some("grantbridge:unconfirmed".into()),
             message: format!("{what}: the answer neither confirms nor refuses this item"),
             request_id: None,
         })
@@ -303,8 +426,68 @@ mod tests {
     fn unconfirmed_names_system_and_call() {
         assert_eq!(
             OutcomeSlots::unconfirmed("visier", "membership change").to_string(),
-            "visier error (HTTP 200): membership change: the answer neither confirms nor \
-             refuses this item"
+            "visier error (HTTP 200, code grantbridge:unconfirmed): membership change: the \
+             answer neither confirms nor refuses this item"
         );
+    }
+
+    #[test]
+    fn a_lost_answer_is_read_back_once_and_a_refusal_never() {
+        use std::cell::Cell;
+        let reads = Cell::new(0);
+        let read = || async {
+            reads.set(reads.get() + 1);
+            Ok::<_, Error>(vec![0_usize, 2])
+        };
+        let cut = Error::Decode {
+            status: 200,
+            content_type: None,
+            message: "EOF".into(),
+            excerpt: String::new(),
+        };
+        let write = futures::executor::block_on(FailedWrite::settle(cut.clone(), read));
+        assert_eq!(reads.get(), 1);
+        assert!(write.was_read());
+        assert_eq!(write.error(), &cut);
+        let mut slots = OutcomeSlots::new(4);
+        slots.set(3, Outcome::AlreadyInState);
+        write.settle_slots(&mut slots, [0, 1, 2], |i, held| held.contains(&i));
+        assert_eq!(
+            slots.finish("demo", "unused"),
+            vec![
+                Outcome::Applied,
+                Outcome::Failed(cut.clone()),
+                Outcome::Applied,
+                Outcome::AlreadyInState,
+            ]
+        );
+
+        let refused = Error::not_found(Entity::User, "u9");
+        let read = || async {
+            reads.set(reads.get() + 1);
+            Ok::<_, Error>(vec![0_usize])
+        };
+        let write = futures::executor::block_on(FailedWrite::settle(refused.clone(), read));
+        assert_eq!(reads.get(), 1, "a refusal is not read back");
+        assert!(!write.was_read());
+        assert_eq!(write.outcome(|_| true), Outcome::Failed(refused));
+    }
+
+    #[test]
+    fn a_failed_read_back_leaves_the_items_failed_with_the_writes_error() {
+        let lost = Error::transport("reset");
+        let write = futures::executor::block_on(FailedWrite::<Vec<usize>>::settle(
+            lost.clone(),
+            || async { Err(Error::transport("read reset too")) },
+        ));
+        assert!(!write.was_read());
+        assert_eq!(write.outcome(|_| true), Outcome::Failed(lost.clone()));
+        assert!(write.error().outcome_unknown());
+        // An unconfirmed item counts as unknown, so it is read back too.
+        let unconfirmed = OutcomeSlots::unconfirmed("demo", "assign");
+        let write = futures::executor::block_on(FailedWrite::settle(unconfirmed, || async {
+            Ok::<_, Error>(true)
+        }));
+        assert_eq!(write.outcome(|held| *held), Outcome::Applied);
     }
 }

@@ -2,6 +2,8 @@
 //! test asserts what every section checked (ran, checked an absent feature, or was
 //! skipped), so that no section can pass by doing nothing.
 
+use std::sync::Arc;
+
 use grantbridge_core::conformance::{self, Checked, Fixture, Report, Section};
 use grantbridge_core::{
     Capabilities, Group, GroupId, InMemorySystem, Membership, Profile, ProfileId, ResourceId,
@@ -26,7 +28,7 @@ fn source() -> Scope {
 
 /// A system with 30 users, 2 groups, profiles for each scope kind, seeded with a
 /// membership and an assignment the suite must leave alone.
-fn system(caps: Capabilities) -> (InMemorySystem, Fixture) {
+fn system(caps: Capabilities) -> (Arc<InMemorySystem>, Fixture) {
     let users: Vec<UserId> = (0..30).map(|i| id(&format!("user-{i:02}"))).collect();
     let groups: Vec<GroupId> = vec![id("analysts"), id("admins")];
     let mut grants = Vec::new();
@@ -76,13 +78,14 @@ fn system(caps: Capabilities) -> (InMemorySystem, Fixture) {
         id("untouched"),
         grants[0].1.clone(),
     );
-    let system = builder.assignment(seeded).build();
+    let system = Arc::new(builder.assignment(seeded).build());
     let fixture = Fixture {
         users,
         groups: if caps.groups { groups } else { vec![] },
         grants,
         unsupported_scopes: vec![],
         bulk: 25,
+        answers: Some(system.clone()),
     };
     (system, fixture)
 }
@@ -90,7 +93,7 @@ fn system(caps: Capabilities) -> (InMemorySystem, Fixture) {
 use Checked::{Absent, Ran};
 
 /// Asserts that `report` holds exactly `expected`, one entry per section in run order.
-fn assert_report(report: &Report, expected: [Checked; 9]) {
+fn assert_report(report: &Report, expected: [Checked; 10]) {
     let expected: Vec<(Section, Checked)> = Section::ALL.into_iter().zip(expected).collect();
     assert_eq!(report.sections, expected);
 }
@@ -100,8 +103,11 @@ async fn full_capabilities() {
     let (system, fixture) = system(Capabilities::full().with_page_size(Some(10)));
     let report = conformance::run(&system, &fixture).await;
     // Sections: grant/list/revoke, partial batch, validity, scopes, group principals,
-    // per-user limit, memberships, exhaustive listing, unknown reads.
-    assert_report(&report, [Ran, Ran, Ran, Ran, Ran, Absent, Ran, Ran, Ran]);
+    // per-user limit, memberships, exhaustive listing, unknown reads, lost answers.
+    assert_report(
+        &report,
+        [Ran, Ran, Ran, Ran, Ran, Absent, Ran, Ran, Ran, Ran],
+    );
 }
 
 #[tokio::test]
@@ -114,7 +120,10 @@ async fn visier_like_windows_and_tenants_no_resources() {
             .with_profile_delete(false),
     );
     let report = conformance::run(&system, &fixture).await;
-    assert_report(&report, [Ran, Ran, Ran, Ran, Absent, Absent, Ran, Ran, Ran]);
+    assert_report(
+        &report,
+        [Ran, Ran, Ran, Ran, Absent, Absent, Ran, Ran, Ran, Ran],
+    );
 }
 
 #[tokio::test]
@@ -126,7 +135,10 @@ async fn segment_like_resources_without_windows() {
             .with_tenant_scopes(false),
     );
     let report = conformance::run(&system, &fixture).await;
-    assert_report(&report, [Ran, Ran, Absent, Ran, Ran, Absent, Ran, Ran, Ran]);
+    assert_report(
+        &report,
+        [Ran, Ran, Absent, Ran, Ran, Absent, Ran, Ran, Ran, Ran],
+    );
 }
 
 #[tokio::test]
@@ -139,7 +151,10 @@ async fn pyramid_like_one_profile_per_user() {
             .with_max_assignments_per_user(Some(1)),
     );
     let report = conformance::run(&system, &fixture).await;
-    assert_report(&report, [Ran, Ran, Absent, Ran, Ran, Ran, Ran, Ran, Ran]);
+    assert_report(
+        &report,
+        [Ran, Ran, Absent, Ran, Ran, Ran, Ran, Ran, Ran, Ran],
+    );
 }
 
 #[tokio::test]
@@ -148,7 +163,7 @@ async fn minimal_system_refuses_everything_else() {
     let report = conformance::run(&system, &fixture).await;
     assert_report(
         &report,
-        [Ran, Ran, Absent, Ran, Absent, Absent, Absent, Ran, Ran],
+        [Ran, Ran, Absent, Ran, Absent, Absent, Absent, Ran, Ran, Ran],
     );
     // `run_all` accepts a run without skips.
     conformance::run_all(&system, &fixture).await;
@@ -156,10 +171,11 @@ async fn minimal_system_refuses_everything_else() {
 
 /// A fixture without the groups, pairs and scope kinds the system's capabilities call
 /// for: each section that needs them says so instead of passing silently.
-fn thin_fixture(caps: Capabilities) -> (InMemorySystem, Fixture) {
+fn thin_fixture(caps: Capabilities) -> (Arc<InMemorySystem>, Fixture) {
     let (system, mut fixture) = system(caps);
     fixture.groups.clear();
     fixture.grants.truncate(1);
+    fixture.answers = None;
     (system, fixture)
 }
 
@@ -175,7 +191,8 @@ async fn sections_short_of_fixture_data_are_counted_skips() {
             Section::Scopes,
             Section::GroupPrincipals,
             Section::PerUserLimit,
-            Section::Memberships
+            Section::Memberships,
+            Section::LostAnswers,
         ]
     );
     let reason = |s| match report.get(s) {
@@ -186,6 +203,7 @@ async fn sections_short_of_fixture_data_are_counted_skips() {
     assert!(reason(Section::GroupPrincipals).contains("no group"));
     assert!(reason(Section::PerUserLimit).contains("1 grant pair"));
     assert!(reason(Section::Memberships).contains("no group"));
+    assert!(reason(Section::LostAnswers).contains("no AnswerCutter"));
     assert_eq!(report.get(Section::Validity), Some(&Ran));
 
     // With a per-user limit of 1, one pair cannot exceed it.
@@ -213,7 +231,7 @@ async fn suite_catches_a_system_that_drops_windows() {
         AccessSystem, Assignment, AssignmentStore, Directory, Outcome, Principal, ProfileCatalog,
         Validity, async_trait,
     };
-    struct DropsWindows(InMemorySystem);
+    struct DropsWindows(Arc<InMemorySystem>);
     #[async_trait]
     impl ProfileCatalog for DropsWindows {
         async fn list_profiles(&self) -> grantbridge_core::Result<Vec<Profile>> {
@@ -288,7 +306,7 @@ async fn suite_catches_an_undeclared_per_user_limit() {
         async_trait,
     };
     /// Enforces one assignment per user, declares no limit.
-    struct Undeclared(InMemorySystem);
+    struct Undeclared(Arc<InMemorySystem>);
     #[async_trait]
     impl ProfileCatalog for Undeclared {
         async fn list_profiles(&self) -> grantbridge_core::Result<Vec<Profile>> {
@@ -351,4 +369,78 @@ async fn suite_catches_an_undeclared_per_user_limit() {
     );
     assert_eq!(fixture.grants.len(), 2);
     let _ = conformance::per_user_limit(&Undeclared(system), &fixture).await;
+}
+
+/// The suite must catch a system that reports a write failed when only its answer was
+/// lost (the write took effect): a rollback would leave that write in place.
+#[tokio::test]
+#[should_panic(expected = "is in effect but reported failed")]
+async fn suite_catches_a_write_hidden_behind_a_lost_answer() {
+    use grantbridge_core::conformance::WritePath;
+    use grantbridge_core::{
+        AccessSystem, Assignment, AssignmentStore, Directory, Error, Outcome, Principal,
+        ProfileCatalog, async_trait,
+    };
+    /// Fails every item of a write whose answer is cut, without reading back.
+    struct HidesLostWrites(Arc<InMemorySystem>);
+    impl HidesLostWrites {
+        fn answer(&self, path: WritePath, got: Vec<Outcome>) -> Vec<Outcome> {
+            if self.0.is_cut(path) {
+                Outcome::all_failed(got.len(), &Error::transport("answer lost"))
+            } else {
+                got
+            }
+        }
+    }
+    #[async_trait]
+    impl ProfileCatalog for HidesLostWrites {
+        async fn list_profiles(&self) -> grantbridge_core::Result<Vec<Profile>> {
+            self.0.list_profiles().await
+        }
+        async fn get_profile(&self, id: &ProfileId) -> grantbridge_core::Result<Profile> {
+            self.0.get_profile(id).await
+        }
+    }
+    #[async_trait]
+    impl Directory for HidesLostWrites {
+        async fn list_users(&self) -> grantbridge_core::Result<Vec<User>> {
+            self.0.list_users().await
+        }
+        async fn list_groups(&self) -> grantbridge_core::Result<Vec<Group>> {
+            self.0.list_groups().await
+        }
+        async fn list_memberships(&self) -> grantbridge_core::Result<Vec<Membership>> {
+            self.0.list_memberships().await
+        }
+    }
+    #[async_trait]
+    impl AssignmentStore for HidesLostWrites {
+        async fn list_assignments(&self) -> grantbridge_core::Result<Vec<Assignment>> {
+            self.0.list_assignments().await
+        }
+        async fn list_assignments_for(
+            &self,
+            p: &Principal,
+        ) -> grantbridge_core::Result<Vec<Assignment>> {
+            self.0.list_assignments_for(p).await
+        }
+        async fn grant(&self, items: &[Assignment]) -> Vec<Outcome> {
+            let got = self.0.grant(items).await;
+            self.answer(WritePath::Grant, got)
+        }
+        async fn revoke(&self, items: &[Assignment]) -> Vec<Outcome> {
+            let got = self.0.revoke(items).await;
+            self.answer(WritePath::Revoke, got)
+        }
+    }
+    impl AccessSystem for HidesLostWrites {
+        fn id(&self) -> &SystemId {
+            self.0.id()
+        }
+        fn capabilities(&self) -> Capabilities {
+            self.0.capabilities().with_groups(false)
+        }
+    }
+    let (system, fixture) = system(Capabilities::full());
+    let _ = conformance::lost_answers(&HidesLostWrites(system), &fixture).await;
 }

@@ -3,11 +3,11 @@
 //! client, the conformance suite through the adapter, call counts, hostile input,
 //! token expiry and the request forms Pyramid's own examples use.
 
-use grantbridge_core::conformance::{self, Checked, Fixture, Section};
+use grantbridge_core::conformance::{self, Checked, Fixture, Section, WritePath};
 use grantbridge_core::engine::Snapshot;
 use grantbridge_core::http::{ClientOptions, RetryPolicy};
 use grantbridge_core::prelude::*;
-use grantbridge_core::sandbox::{CORE_STAFF, DEMO_PEOPLE, FaultPlan, SandboxOptions};
+use grantbridge_core::sandbox::{CORE_STAFF, CutAnswers, DEMO_PEOPLE, FaultPlan, SandboxOptions};
 use grantbridge_core::{
     Assignment, Capability, Entity, Error, ErrorKind, GroupId, Membership, NewProfile, Outcome,
     Principal, ProfileId, Scope, TenantCode, UserId,
@@ -201,6 +201,23 @@ async fn generated(users: usize) -> (PyramidSandbox, PyramidSystem, Fixture) {
         // adapter_refusals_are_typed.
         unsupported_scopes: vec![],
         bulk: 25,
+        // Writes take effect and their answers are cut: a user's (private) profile is
+        // written by updateUserDb, role memberships by updateUserRoles.
+        answers: Some(std::sync::Arc::new(
+            CutAnswers::new(sandbox.controls())
+                .path(WritePath::Grant, "POST", "/API2/access/updateUserDb")
+                .path(WritePath::Revoke, "POST", "/API2/access/updateUserDb")
+                .path(
+                    WritePath::AddMemberships,
+                    "POST",
+                    "/API2/access/updateUserRoles",
+                )
+                .path(
+                    WritePath::RemoveMemberships,
+                    "POST",
+                    "/API2/access/updateUserRoles",
+                ),
+        )),
     };
     (sandbox, system, fixture)
 }
@@ -219,13 +236,28 @@ async fn the_conformance_suite_passes_on_a_fresh_sandbox() {
     let report = conformance::run(&system, &fixture).await;
     // Every section ran but validity, which Pyramid lacks: that one checked the
     // refusal. Sections: grant/list/revoke, partial batch, validity, scopes, group
-    // principals, per-user limit, memberships, exhaustive listing, unknown reads.
+    // principals, per-user limit, memberships, exhaustive listing, unknown reads, lost
+    // answers.
     use Checked::{Absent, Ran};
     let expected: Vec<(Section, Checked)> = Section::ALL
         .into_iter()
-        .zip([Ran, Ran, Absent, Ran, Ran, Ran, Ran, Ran, Ran])
+        .zip([Ran, Ran, Absent, Ran, Ran, Ran, Ran, Ran, Ran, Ran])
         .collect();
     assert_eq!(report.sections, expected);
+    let cut: std::collections::BTreeSet<String> = sandbox
+        .log()
+        .entries()
+        .into_iter()
+        .filter(|e| e.fault == Some(grantbridge_core::sandbox::Fault::Truncated))
+        .map(|e| e.path)
+        .collect();
+    assert_eq!(
+        cut,
+        ["/API2/access/updateUserDb", "/API2/access/updateUserRoles"]
+            .map(str::to_owned)
+            .into(),
+        "the lost-answer section cut every write path"
+    );
     assert!(
         system
             .list_memberships()

@@ -2,13 +2,14 @@
 //! The adapter on a fresh sandbox: the conformance suite, the read-modify-write
 //! guarantees, invites, memberships, and the call count of a large sync.
 
+use std::collections::BTreeSet;
 use std::time::Duration;
 
 use futures::TryStreamExt;
-use grantbridge_core::conformance::{self, Checked, Fixture, Section};
+use grantbridge_core::conformance::{self, Checked, Fixture, Section, WritePath};
 use grantbridge_core::engine::{Change, ExecuteOptions, Plan, Snapshot, execute};
 use grantbridge_core::prelude::*;
-use grantbridge_core::sandbox::{RateWindow, SandboxOptions};
+use grantbridge_core::sandbox::{CutAnswers, Fault, RateWindow, SandboxOptions};
 use grantbridge_core::{
     AccessSystem, AccessSystemExt, Assignment, Email, ErrorKind, GroupId, Label, Membership,
     Outcome, Principal, ProfileId, ResourceId, ResourceKind, Scope, UserId, UserStatus, Validity,
@@ -94,18 +95,44 @@ async fn conformance_suite_passes_on_a_fresh_sandbox() {
         ],
         unsupported_scopes: vec![],
         bulk: 15,
+        // Writes take effect and their answers are cut: a user's grants and revokes
+        // are one PUT /users/{id}/permissions; memberships are POST /groups/{id}/users
+        // and DELETE /group/{id}/users.
+        answers: Some(std::sync::Arc::new(
+            CutAnswers::new(sandbox.controls())
+                .path(WritePath::Grant, "PUT", "/users/")
+                .path(WritePath::Revoke, "PUT", "/users/")
+                .path(WritePath::AddMemberships, "POST", "/groups/")
+                .path(WritePath::RemoveMemberships, "DELETE", "/group/"),
+        )),
     };
     let report = conformance::run(&system, &fixture).await;
     // Every section ran; the two Segment lacks checked that it refuses validity
     // windows (Unsupported) and enforces no per-user limit. Sections: grant/list/
     // revoke, partial batch, validity, scopes, group principals, per-user limit,
-    // memberships, exhaustive listing, unknown reads.
+    // memberships, exhaustive listing, unknown reads, lost answers.
     use Checked::{Absent, Ran};
     let expected: Vec<(Section, Checked)> = Section::ALL
         .into_iter()
-        .zip([Ran, Ran, Absent, Ran, Ran, Absent, Ran, Ran, Ran])
+        .zip([Ran, Ran, Absent, Ran, Ran, Absent, Ran, Ran, Ran, Ran])
         .collect();
     assert_eq!(report.sections, expected);
+    let cut: BTreeSet<(String, bool)> = sandbox
+        .log()
+        .entries()
+        .into_iter()
+        .filter(|e| e.fault == Some(Fault::Truncated))
+        .map(|e| (e.method.clone(), e.path.ends_with("/users")))
+        .collect();
+    assert_eq!(
+        cut,
+        BTreeSet::from([
+            ("PUT".to_owned(), false),
+            ("POST".to_owned(), true),
+            ("DELETE".to_owned(), true)
+        ]),
+        "the lost-answer section cut every write path"
+    );
     sandbox.shutdown().await;
 }
 

@@ -3,12 +3,13 @@
 //! HTTP calls a snapshot costs, the auth flows against the emulator, and 429s.
 
 use std::collections::BTreeSet;
+use std::sync::Arc;
 
-use grantbridge_core::conformance::{self, Checked, Fixture, Section};
+use grantbridge_core::conformance::{self, Checked, Fixture, Section, WritePath};
 use grantbridge_core::engine::Snapshot;
 use grantbridge_core::http::{RetryPolicy, Secret};
 use grantbridge_core::prelude::*;
-use grantbridge_core::sandbox::{RateWindow, SandboxOptions};
+use grantbridge_core::sandbox::{CutAnswers, RateWindow, SandboxOptions};
 use grantbridge_core::{
     Assignment, ErrorKind, Principal, ProfileId, Scope, ScopeKind, TenantCode, UserId, Validity,
 };
@@ -61,18 +62,63 @@ async fn conformance_suite_passes_on_a_fresh_demo_sandbox() {
         ],
         unsupported_scopes: vec![],
         bulk: 120,
+        // Writes take effect and their answers are cut: profile assign/remove are
+        // PUTs under /v1/admin/profiles/ (reads there are GETs), memberships PUT and
+        // DELETE /v1/admin/user-groups/users.
+        answers: Some(Arc::new(
+            CutAnswers::new(sandbox.controls())
+                .path(WritePath::Grant, "PUT", "/v1/admin/profiles/")
+                .path(WritePath::Revoke, "PUT", "/v1/admin/profiles/")
+                .path(
+                    WritePath::AddMemberships,
+                    "PUT",
+                    "/v1/admin/user-groups/users",
+                )
+                .path(
+                    WritePath::RemoveMemberships,
+                    "DELETE",
+                    "/v1/admin/user-groups/users",
+                ),
+        )),
     };
     let report = conformance::run(&system, &fixture).await;
     // Every section ran; the two Visier lacks checked that it refuses group
     // principals (Unsupported) and enforces no per-user limit. Sections: grant/list/
     // revoke, partial batch, validity, scopes, group principals, per-user limit,
-    // memberships, exhaustive listing, unknown reads.
+    // memberships, exhaustive listing, unknown reads, lost answers.
     use Checked::{Absent, Ran};
     let expected: Vec<(Section, Checked)> = Section::ALL
         .into_iter()
-        .zip([Ran, Ran, Ran, Ran, Absent, Absent, Ran, Ran, Ran])
+        .zip([Ran, Ran, Ran, Ran, Absent, Absent, Ran, Ran, Ran, Ran])
         .collect();
     assert_eq!(report.sections, expected);
+    // The lost-answer section really cut answers of every write path (and only writes).
+    let cut: BTreeSet<(String, String)> = sandbox
+        .log()
+        .entries()
+        .into_iter()
+        .filter(|e| e.fault == Some(grantbridge_core::sandbox::Fault::Truncated))
+        .map(|e| {
+            let path = if e.path.starts_with("/v1/admin/profiles/accessible-tenants/") {
+                "analytic"
+            } else if e.path.starts_with("/v1/admin/profiles/") {
+                "local"
+            } else {
+                e.path.as_str()
+            };
+            (e.method.clone(), path.to_owned())
+        })
+        .collect();
+    let want: BTreeSet<(String, String)> = [
+        ("PUT", "local"),
+        ("PUT", "analytic"),
+        ("PUT", "/v1/admin/user-groups/users"),
+        ("DELETE", "/v1/admin/user-groups/users"),
+    ]
+    .into_iter()
+    .map(|(m, p)| (m.to_owned(), p.to_owned()))
+    .collect();
+    assert_eq!(cut, want);
     sandbox.shutdown().await;
 }
 

@@ -78,6 +78,7 @@
 //!
 //! Also here: [`DEMO_PEOPLE`], the synthetic people every vendor sandbox seeds.
 
+mod cut;
 mod faults;
 pub mod hostile;
 mod log;
@@ -86,6 +87,7 @@ mod rate;
 mod server;
 mod style;
 
+pub use cut::CutAnswers;
 pub use faults::{Fault, FaultPlan};
 pub use log::{LOG_CAPACITY, LOGGED_BODY_CAP, LoggedRequest, RequestLog, is_sensitive_name};
 pub use people::{CORE_STAFF, DEMO_PEOPLE, DemoPerson};

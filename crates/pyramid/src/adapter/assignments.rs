@@ -6,7 +6,8 @@ use std::collections::{BTreeMap, BTreeSet};
 use futures::StreamExt;
 use futures::stream;
 use grantbridge_core::{
-    AccessSystem, Assignment, Entity, Error, Outcome, OutcomeSlots, Principal, Scope, Validity,
+    AccessSystem, Assignment, Entity, Error, FailedWrite, Outcome, OutcomeSlots, Principal, Scope,
+    Validity,
 };
 
 use super::{FAN_OUT, PyramidSystem};
@@ -228,56 +229,41 @@ impl PyramidSystem {
             roles_to_add: if grant { send.clone() } else { Vec::new() },
             roles_to_remove: if grant { Vec::new() } else { send.clone() },
         };
-        let (confirmed, write_error): (BTreeSet<String>, Option<Error>) =
+        let (confirmed, error): (BTreeSet<String>, Error) =
             match self.client.update_roles_by_profile_id(&data).await {
-                Ok(ids) => (ids.into_iter().filter_map(|i| i.id).collect(), None),
-                Err(e) if e.outcome_unknown() => (BTreeSet::new(), Some(e)),
-                Err(e) => {
-                    out.extend(
-                        waiting
-                            .into_iter()
-                            .map(|(i, _)| (i, Outcome::Failed(e.clone()))),
-                    );
-                    return (out, repeats);
-                }
-            };
-        // A role the answer does not list (servers differ in what they list), or a
-        // write whose outcome is unknown, is checked against a fresh read before it is
-        // called a failure.
-        let fresh = if waiting.iter().any(|(_, r)| !confirmed.contains(r)) {
-            self.client
-                .get_all_roles_by_profile_id(profile)
-                .await
-                .map(|roles| {
-                    roles
-                        .into_iter()
-                        .filter_map(|r| r.role_id)
-                        .collect::<BTreeSet<_>>()
-                })
-                .ok()
-        } else {
-            None
-        };
-        for (i, role) in waiting {
-            let done = confirmed.contains(&role)
-                || fresh.as_ref().is_some_and(|f| f.contains(&role) == grant);
-            out.push((
-                i,
-                if done {
-                    Outcome::Applied
-                } else {
-                    Outcome::Failed(write_error.clone().unwrap_or_else(|| Error::Vendor {
-                        system: self.id.to_string(),
-                        status: 200,
-                        code: None,
-                        message: format!(
-                            "updateRolesByProfileId did not {} role {role}",
+                // A role the answer does not list (servers differ in what they list)
+                // is unconfirmed: read back like a lost answer.
+                Ok(ids) => (
+                    ids.into_iter().filter_map(|i| i.id).collect(),
+                    OutcomeSlots::unconfirmed(
+                        self.id.as_str(),
+                        &format!(
+                            "updateRolesByProfileId did not {} the role",
                             if grant { "bind" } else { "unbind" }
                         ),
-                        request_id: None,
-                    }))
-                },
-            ));
+                    ),
+                ),
+                Err(e) => (BTreeSet::new(), e),
+            };
+        let (done, open): (Vec<_>, Vec<_>) = waiting
+            .into_iter()
+            .partition(|(_, r)| confirmed.contains(r));
+        out.extend(done.into_iter().map(|(i, _)| (i, Outcome::Applied)));
+        if open.is_empty() {
+            return (out, repeats);
+        }
+        // One fresh read settles every role the answer left open (a refusal is not
+        // read: nothing happened).
+        let write = FailedWrite::settle(error, || async {
+            let roles = self.client.get_all_roles_by_profile_id(profile).await?;
+            Ok(roles
+                .into_iter()
+                .filter_map(|r| r.role_id)
+                .collect::<BTreeSet<_>>())
+        })
+        .await;
+        for (i, role) in open {
+            out.push((i, write.outcome(|fresh| fresh.contains(&role) == grant)));
         }
         (out, repeats)
     }
@@ -325,20 +311,17 @@ impl PyramidSystem {
                             Outcome::Applied
                         }
                         // The answer was lost or garbled: what does the server hold?
-                        Err(e) if e.outcome_unknown() => {
-                            match self.client.get_private_profile_id_for_user(user).await {
-                                Ok(now) if now == desired => {
-                                    current = now;
-                                    Outcome::Applied
-                                }
-                                Ok(now) => {
-                                    current = now;
-                                    Outcome::Failed(e)
-                                }
-                                Err(_) => Outcome::Failed(e),
+                        Err(e) => {
+                            let write = FailedWrite::settle(e, || {
+                                self.client.get_private_profile_id_for_user(user)
+                            })
+                            .await;
+                            let outcome = write.outcome(|now| *now == desired);
+                            if matches!(outcome, Outcome::Applied) {
+                                current = desired;
                             }
+                            outcome
                         }
-                        Err(e) => Outcome::Failed(e),
                     }
                 }
             };

@@ -4,7 +4,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use futures::StreamExt;
 use futures::stream;
-use grantbridge_core::{Entity, Error, Membership, Outcome, OutcomeSlots};
+use grantbridge_core::{Entity, Error, FailedWrite, Membership, Outcome, OutcomeSlots};
 
 use super::assignments::{Repeats, Settled};
 use super::{FAN_OUT, PyramidSystem};
@@ -80,41 +80,42 @@ impl PyramidSystem {
                     roles_to_add: if add { send.clone() } else { Vec::new() },
                     roles_to_remove: if add { Vec::new() } else { send },
                 };
-                let (now, write_error): (Option<BTreeSet<String>>, Option<Error>) =
-                    match self.client.update_user_roles(&data).await {
-                        Ok(final_roles) => (
-                            Some(final_roles.into_iter().filter_map(|i| i.id).collect()),
-                            None,
-                        ),
-                        // The answer was lost or garbled: read what the server holds.
-                        Err(e) if e.outcome_unknown() => (
-                            self.client
-                                .get_all_roles_by_user(user)
-                                .await
-                                .ok()
-                                .map(|r| r.into_iter().filter_map(|i| i.id).collect()),
-                            Some(e),
-                        ),
-                        Err(e) => (None, Some(e)),
-                    };
-                for (i, g) in waiting {
-                    let ok = now.as_ref().is_some_and(|now| now.contains(&g) == add);
-                    res.push((
-                        i,
-                        if ok {
-                            Outcome::Applied
-                        } else {
-                            Outcome::Failed(write_error.clone().unwrap_or_else(|| Error::Vendor {
-                                system: self.id.to_string(),
-                                status: 200,
-                                code: None,
-                                message: format!(
-                                    "updateUserRoles answered without the change to role {g}"
-                                ),
-                                request_id: None,
-                            }))
-                        },
-                    ));
+                match self.client.update_user_roles(&data).await {
+                    // The answer lists the user's roles after the change.
+                    Ok(final_roles) => {
+                        let now: BTreeSet<String> =
+                            final_roles.into_iter().filter_map(|i| i.id).collect();
+                        for (i, g) in waiting {
+                            let outcome = if now.contains(&g) == add {
+                                Outcome::Applied
+                            } else {
+                                Outcome::Failed(Error::Vendor {
+                                    system: self.id.to_string(),
+                                    status: 200,
+                                    code: None,
+                                    message: format!(
+                                        "updateUserRoles answered without the change to role {g}"
+                                    ),
+                                    request_id: None,
+                                })
+                            };
+                            res.push((i, outcome));
+                        }
+                    }
+                    // The answer was lost or garbled: read what the server holds.
+                    Err(e) => {
+                        let write = FailedWrite::settle(e, || async {
+                            let roles = self.client.get_all_roles_by_user(user).await?;
+                            Ok(roles
+                                .into_iter()
+                                .filter_map(|i| i.id)
+                                .collect::<BTreeSet<String>>())
+                        })
+                        .await;
+                        for (i, g) in waiting {
+                            res.push((i, write.outcome(|now| now.contains(&g) == add)));
+                        }
+                    }
                 }
                 (res, repeats)
             })

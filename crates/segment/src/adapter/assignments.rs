@@ -5,7 +5,7 @@ use std::collections::HashSet;
 
 use futures::stream::{self, StreamExt};
 use grantbridge_core::{
-    AccessSystem, Assignment, Entity, Error, Outcome, OutcomeSlots, Principal, Result,
+    AccessSystem, Assignment, Entity, Error, FailedWrite, Outcome, OutcomeSlots, Principal, Result,
 };
 
 use super::convert::{Atom, Held, assignment_of, atom_of, is_invite_id};
@@ -171,25 +171,18 @@ impl SegmentSystem {
         if !refused || changed.len() == 1 {
             // The answer was lost or garbled (a cut body, a reset after sending, a
             // 500/502/504): the write may have happened. Read what the server holds
-            // rather than report a grant in effect as failed.
-            let now = if e.outcome_unknown() {
-                self.read_held(&principal).await.ok()
-            } else {
-                None
-            };
+            // rather than report a grant in effect as failed (a refusal is not read).
+            let write = FailedWrite::settle(e, || self.read_held(&principal)).await;
             for (i, o) in &mut results {
                 if !matches!(o, Outcome::Applied) {
                     continue;
                 }
-                let done = now.as_ref().is_some_and(|now| {
+                *o = write.outcome(|now| {
                     changed
                         .iter()
                         .find(|(j, _)| j == i)
                         .is_some_and(|(_, atom)| now.atoms.contains(atom) == grant)
                 });
-                if !done {
-                    *o = Outcome::Failed(e.clone());
-                }
             }
             return (results, repeats);
         }

@@ -4,7 +4,9 @@
 use std::collections::{BTreeSet, HashMap, HashSet};
 
 use futures::stream::{self, StreamExt, TryStreamExt};
-use grantbridge_core::{Entity, Error, GroupId, Membership, Outcome, OutcomeSlots, Result, UserId};
+use grantbridge_core::{
+    Entity, Error, FailedWrite, GroupId, Membership, Outcome, OutcomeSlots, Result, UserId,
+};
 
 use super::convert::is_invite_id;
 use super::{SegmentSystem, WRITE_CONCURRENCY};
@@ -176,23 +178,19 @@ impl SegmentSystem {
                 }
                 continue;
             }
+            let Err(e) = result else {
+                for i in pending {
+                    outcomes.set(i, Outcome::Applied);
+                }
+                continue;
+            };
             // The answer was lost or garbled: the write may have happened. Read the
             // members back rather than report a membership in effect as failed.
-            let now = match &result {
-                Err(e) if e.outcome_unknown() => self.member_emails(&group).await.ok(),
-                _ => None,
-            };
+            let write = FailedWrite::settle(e, || self.member_emails(&group)).await;
             for (i, email) in pending.into_iter().zip(&send) {
-                let done = now
-                    .as_ref()
-                    .is_some_and(|now| now.contains(&email.to_ascii_lowercase()) == add);
                 outcomes.set(
                     i,
-                    match &result {
-                        Ok(()) => Outcome::Applied,
-                        Err(_) if done => Outcome::Applied,
-                        Err(e) => Outcome::Failed(e.clone()),
-                    },
+                    write.outcome(|now| now.contains(&email.to_ascii_lowercase()) == add),
                 );
             }
         }

@@ -5,8 +5,8 @@ use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 
 use futures::StreamExt;
 use grantbridge_core::{
-    AccessSystem, Assignment, AssignmentKey, Entity, Error, Feature, Outcome, OutcomeSlots, Result,
-    Scope, Validity,
+    AccessSystem, Assignment, AssignmentKey, Entity, Error, FailedWrite, Feature, Outcome,
+    OutcomeSlots, Result, Scope, Validity,
 };
 
 use crate::wire::*;
@@ -272,7 +272,8 @@ impl VisierSystem {
         out: &mut OutcomeSlots,
     ) {
         let users = distinct_users(items, idx);
-        if grant {
+        // Per user, what the answer says; a user it does not mention stays open.
+        let (said, error): (HashMap<String, Outcome>, Error) = if grant {
             let body = LocalTenantProfileAssignmentRequestDto {
                 target_user_ids: users,
                 validity_start_time: Some(Millis::from_start(window.start)),
@@ -280,28 +281,25 @@ impl VisierSystem {
             };
             match self.client.assign_profile(profile, &body).await {
                 Ok(r) => {
-                    let bad: HashMap<String, Error> = r
+                    let failed = r
                         .bad_user_ids
                         .iter()
                         .filter_map(|b| Some((b.user_id.clone()?, item_error(b.error.as_ref()))))
                         .chain(r.failed_assignments.iter().filter_map(|f| {
                             Some((f.user_id.clone()?, item_error(f.error.as_ref())))
                         }))
-                        .collect();
-                    let ok: HashSet<String> = r
+                        .map(|(u, e)| (u, Outcome::Failed(e)));
+                    let applied = r
                         .successful_assignments
                         .iter()
-                        .filter_map(|s| s.user_id.clone())
-                        .collect();
-                    settle(items, idx, out, |u| match bad.get(u) {
-                        Some(e) => Outcome::Failed(e.clone()),
-                        None if ok.contains(u) => Outcome::Applied,
-                        None => Outcome::Failed(unconfirmed("assign_profile")),
-                    });
+                        .filter_map(|s| Some((s.user_id.clone()?, Outcome::Applied)));
+                    // A refusal wins over a success for the same user.
+                    (
+                        applied.chain(failed).collect(),
+                        unconfirmed("assign_profile"),
+                    )
                 }
-                Err(e) => settle(items, idx, out, |_| {
-                    Outcome::Failed(not_found(e.clone(), Entity::Profile, profile))
-                }),
+                Err(e) => (HashMap::new(), not_found(e, Entity::Profile, profile)),
             }
         } else {
             let body = LocalTenantProfileRevokeRequestDto {
@@ -309,29 +307,61 @@ impl VisierSystem {
             };
             match self.client.remove_profile(profile, &body).await {
                 Ok(r) => {
-                    let failed: HashMap<String, String> = r
-                        .failed
-                        .iter()
-                        .filter_map(|f| {
-                            Some((f.user_id.clone()?, f.message.clone().unwrap_or_default()))
-                        })
-                        .collect();
-                    let ok: HashSet<String> = r
+                    let failed = r.failed.iter().filter_map(|f| {
+                        let m = f.message.clone().unwrap_or_default();
+                        Some((
+                            f.user_id.clone()?,
+                            Outcome::Failed(vendor_200(None, &m, None)),
+                        ))
+                    });
+                    let applied = r
                         .succeeded
                         .iter()
-                        .filter_map(|s| s.user_id.clone())
-                        .collect();
-                    settle(items, idx, out, |u| match failed.get(u) {
-                        Some(m) => Outcome::Failed(vendor_200(None, m, None)),
-                        None if ok.contains(u) => Outcome::Applied,
-                        None => Outcome::Failed(unconfirmed("remove_profile")),
-                    });
+                        .filter_map(|s| Some((s.user_id.clone()?, Outcome::Applied)));
+                    (
+                        applied.chain(failed).collect(),
+                        unconfirmed("remove_profile"),
+                    )
                 }
-                Err(e) => settle(items, idx, out, |_| {
-                    Outcome::Failed(not_found(e.clone(), Entity::Profile, profile))
-                }),
+                Err(e) => (HashMap::new(), not_found(e, Entity::Profile, profile)),
+            }
+        };
+        let mut open = Vec::new();
+        for &i in idx {
+            match said.get(items[i].principal.id_str()) {
+                Some(o) => out.set(i, o.clone()),
+                None => open.push(i),
             }
         }
+        if open.is_empty() {
+            return;
+        }
+        // The answer was lost, garbled or silent about these users: the write may have
+        // happened. One read of their state settles them (a refusal is not read).
+        let open_users: BTreeSet<String> = open
+            .iter()
+            .map(|&i| items[i].principal.id_str().to_owned())
+            .collect();
+        let write = FailedWrite::settle(error, || async {
+            self.forget_cached_reads();
+            Ok(self.local_state(&open_users).await)
+        })
+        .await;
+        write.settle_slots(out, open, |i, state| {
+            let held = match state.get(items[i].principal.id_str()) {
+                Some(Ok(held)) => held,
+                _ => return false,
+            };
+            let now = held
+                .iter()
+                .find(|p| p.profile_id.as_deref() == Some(profile))
+                .map(|p| Window::from_wire(p.validity_start_time, p.validity_end_time));
+            if grant {
+                now == Some(window)
+            } else {
+                now.is_none()
+            }
+        });
     }
 
     async fn analytic_calls(
@@ -395,9 +425,10 @@ impl VisierSystem {
                             for_all_children: Some(*children),
                         })
                         .collect();
-                    let outcome_of = self
+                    let (said, error) = self
                         .analytic_call(&profile, window, chunk, tenants, grant)
                         .await;
+                    let mut open = Vec::new();
                     for user in chunk {
                         for (code, children) in &set {
                             let key = (
@@ -408,16 +439,63 @@ impl VisierSystem {
                                 *children,
                             );
                             for &i in item_of.get(&key).map(Vec::as_slice).unwrap_or(&[]) {
-                                out.set(i, outcome_of(user, code, *children));
+                                match said(user, code) {
+                                    Some(o) => out.set(i, o),
+                                    None => open.push(i),
+                                }
                             }
                         }
                     }
+                    self.settle_analytic(items, open, error, window, grant, out)
+                        .await;
                 }
             }
         }
     }
 
-    /// One analytic assign/remove call; returns how to settle each (user, tenant).
+    /// Settles the items of one analytic call its answer left open (lost, garbled or
+    /// silent) with one read of their users' analytic assignments.
+    async fn settle_analytic(
+        &self,
+        items: &[Assignment],
+        open: Vec<usize>,
+        error: Error,
+        window: Window,
+        grant: bool,
+        out: &mut OutcomeSlots,
+    ) {
+        if open.is_empty() {
+            return;
+        }
+        let users: BTreeSet<String> = open
+            .iter()
+            .map(|&i| items[i].principal.id_str().to_owned())
+            .collect();
+        let write =
+            FailedWrite::settle(error, || async { Ok(self.analytic_state(&users).await) }).await;
+        write.settle_slots(out, open, |i, state| {
+            let a = &items[i];
+            let Some(Ok(held)) = state.get(a.principal.id_str()) else {
+                return false;
+            };
+            let now = held
+                .iter()
+                .find(|p| {
+                    p.profile_id.as_deref() == Some(a.profile.as_str())
+                        && tenant_matches(&a.scope, p)
+                })
+                .map(|p| Window::from_wire(p.validity_start_time, p.validity_end_time));
+            if grant {
+                now == Some(window)
+            } else {
+                now.is_none()
+            }
+        });
+    }
+
+    /// One analytic assign/remove call; returns what its answer says of each (user,
+    /// tenant) (`None`: nothing), and the error the items it leaves open fail with
+    /// unless a read-back finds them in effect.
     async fn analytic_call(
         &self,
         profile: &str,
@@ -425,7 +503,7 @@ impl VisierSystem {
         users: &[String],
         tenants: Vec<TargetTenantCodeDto>,
         grant: bool,
-    ) -> Box<dyn Fn(&str, &str, bool) -> Outcome + Send> {
+    ) -> (Box<dyn Fn(&str, &str) -> Option<Outcome> + Send>, Error) {
         let bad_tenants = |list: &[TenantCodeErrorDto]| -> HashMap<String, Error> {
             // A listed code is one Visier does not know.
             list.iter()
@@ -466,23 +544,22 @@ impl VisierSystem {
                         .iter()
                         .filter_map(|s| Some((s.user_id.clone()?, s.tenant_code.clone()?)))
                         .collect();
-                    Box::new(move |u: &str, t: &str, _| {
+                    let said = move |u: &str, t: &str| {
                         let key = (u.to_owned(), t.to_owned());
                         if let Some(e) =
                             bu.get(u).or_else(|| bt.get(t)).or_else(|| failed.get(&key))
                         {
-                            Outcome::Failed(e.clone())
-                        } else if ok.contains(&key) {
-                            Outcome::Applied
+                            Some(Outcome::Failed(e.clone()))
                         } else {
-                            Outcome::Failed(unconfirmed("assign_analytic_profile"))
+                            ok.contains(&key).then_some(Outcome::Applied)
                         }
-                    })
+                    };
+                    (Box::new(said), unconfirmed("assign_analytic_profile"))
                 }
-                Err(e) => {
-                    let e = not_found(e, Entity::Profile, profile);
-                    Box::new(move |_: &str, _: &str, _| Outcome::Failed(e.clone()))
-                }
+                Err(e) => (
+                    Box::new(|_, _| None),
+                    not_found(e, Entity::Profile, profile),
+                ),
             }
         } else {
             let body = AccessibleTenantProfileRevokeRequestDto {
@@ -510,24 +587,23 @@ impl VisierSystem {
                         .iter()
                         .filter_map(|s| s.user_id.clone())
                         .collect();
-                    Box::new(move |u: &str, t: &str, _| {
+                    let said = move |u: &str, t: &str| {
                         if let Some(e) = bu.get(u).or_else(|| bt.get(t)) {
-                            Outcome::Failed(e.clone())
+                            Some(Outcome::Failed(e.clone()))
                         } else if let Some(m) = failed.get(u) {
-                            Outcome::Failed(vendor_200(None, m, None))
+                            Some(Outcome::Failed(vendor_200(None, m, None)))
                         } else if ok.contains(u) {
-                            Outcome::Applied
-                        } else if unaffected.contains(u) {
-                            Outcome::AlreadyInState
+                            Some(Outcome::Applied)
                         } else {
-                            Outcome::Failed(unconfirmed("remove_analytic_profile"))
+                            unaffected.contains(u).then_some(Outcome::AlreadyInState)
                         }
-                    })
+                    };
+                    (Box::new(said), unconfirmed("remove_analytic_profile"))
                 }
-                Err(e) => {
-                    let e = not_found(e, Entity::Profile, profile);
-                    Box::new(move |_: &str, _: &str, _| Outcome::Failed(e.clone()))
-                }
+                Err(e) => (
+                    Box::new(|_, _| None),
+                    not_found(e, Entity::Profile, profile),
+                ),
             }
         }
     }
@@ -598,15 +674,4 @@ fn chunk_by_user(items: &[Assignment], idx: &[usize]) -> Vec<Vec<usize>> {
 fn distinct_users(items: &[Assignment], idx: &[usize]) -> Vec<String> {
     let set: BTreeSet<&str> = idx.iter().map(|&i| items[i].principal.id_str()).collect();
     set.into_iter().map(str::to_owned).collect()
-}
-
-fn settle(
-    items: &[Assignment],
-    idx: &[usize],
-    out: &mut OutcomeSlots,
-    f: impl Fn(&str) -> Outcome,
-) {
-    for &i in idx {
-        out.set(i, f(items[i].principal.id_str()));
-    }
 }

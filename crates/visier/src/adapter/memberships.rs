@@ -2,8 +2,8 @@
 
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 
-use futures::StreamExt;
-use grantbridge_core::{Entity, Error, Membership, Outcome, OutcomeSlots, Result};
+use futures::{StreamExt, TryStreamExt};
+use grantbridge_core::{Entity, Error, FailedWrite, Membership, Outcome, OutcomeSlots, Result};
 
 use crate::client::UsersQuery;
 use crate::wire::*;
@@ -127,7 +127,8 @@ impl VisierSystem {
                 self.client.remove_users_from_user_groups(&body).await
             };
             self.forget_cached_reads();
-            match result {
+            // Per item, what the answer says; items it leaves open are read back.
+            let (said, error): (HashMap<usize, Outcome>, Error) = match result {
                 Ok(r) => {
                     let done: HashSet<(String, String)> = r
                         .tenants
@@ -146,45 +147,69 @@ impl VisierSystem {
                         .filter_map(|t| t.message.clone())
                         .collect::<Vec<_>>()
                         .join("; ");
-                    let mut refused = Vec::new();
-                    for (g, idx) in &pending {
-                        for &i in idx {
-                            let key = (g.clone(), items[i].user.as_str().to_owned());
-                            out.set(
-                                i,
-                                if done.contains(&key) {
-                                    Outcome::Applied
-                                } else {
-                                    refused.push(i);
-                                    Outcome::Failed(vendor_200(
-                                        None,
-                                        if why.is_empty() {
-                                            "not confirmed by Visier"
-                                        } else {
-                                            &why
-                                        },
-                                        None,
-                                    ))
-                                },
-                            );
-                        }
-                    }
-                    // The answer says why only in prose: an unknown user is told apart
-                    // by reading it.
-                    if !refused.is_empty() {
-                        let known = self.users_exist(items, &refused).await;
-                        for i in refused {
-                            if let Some(Err(e @ Error::NotFound { .. })) =
-                                known.get(items[i].user.as_str())
-                            {
-                                out.set(i, Outcome::Failed(e.clone()));
-                            }
-                        }
+                    let said = pending
+                        .iter()
+                        .flat_map(|(g, idx)| idx.iter().map(move |&i| (g, i)))
+                        .filter(|(g, i)| {
+                            done.contains(&((*g).clone(), items[*i].user.as_str().to_owned()))
+                        })
+                        .map(|(_, i)| (i, Outcome::Applied))
+                        .collect();
+                    // A message is Visier's refusal of what it did not do; silence
+                    // leaves the outcome unknown.
+                    let error = if why.is_empty() {
+                        OutcomeSlots::unconfirmed(SYSTEM, "membership change")
+                    } else {
+                        vendor_200(None, &why, None)
+                    };
+                    (said, error)
+                }
+                Err(e) => (HashMap::new(), e),
+            };
+            let mut open: BTreeMap<&str, Vec<usize>> = BTreeMap::new();
+            for (g, idx) in &pending {
+                for &i in idx {
+                    match said.get(&i) {
+                        Some(o) => out.set(i, o.clone()),
+                        None => open.entry(g.as_str()).or_default().push(i),
                     }
                 }
-                Err(e) => {
-                    for idx in pending.values() {
-                        for &i in idx {
+            }
+            if !open.is_empty() {
+                // One members read per group the call left open.
+                let groups: Vec<String> = open.keys().map(|g| (*g).to_owned()).collect();
+                let write = FailedWrite::settle(error, || async {
+                    futures::stream::iter(groups)
+                        .map(|g: String| async move {
+                            let users = self.client.get_all_user_group_users(&g).await?;
+                            let ids: HashSet<String> =
+                                users.into_iter().filter_map(|u| u.user_id).collect();
+                            Ok::<_, Error>((g, ids))
+                        })
+                        .buffer_unordered(self.concurrency)
+                        .try_collect::<HashMap<String, HashSet<String>>>()
+                        .await
+                })
+                .await;
+                let refused: Vec<usize> = open.values().flatten().copied().collect();
+                write.settle_slots(&mut out, refused.iter().copied(), |i, members| {
+                    let m = &items[i];
+                    members
+                        .get(m.group.as_str())
+                        .is_some_and(|set| set.contains(m.user.as_str()) == add)
+                });
+                // The answer says why only in prose: an unknown user is told apart by
+                // reading it.
+                let refused: Vec<usize> = refused
+                    .into_iter()
+                    .filter(|&i| matches!(out.get(i), Some(Outcome::Failed(_))))
+                    .collect();
+                if !refused.is_empty() {
+                    let known = self.users_exist(items, &refused).await;
+                    for i in refused {
+                        if let Some(Err(e @ Error::NotFound { .. })) =
+                            known.get(items[i].user.as_str())
+                        {
                             out.set(i, Outcome::Failed(e.clone()));
                         }
                     }
