@@ -67,6 +67,49 @@ pub async fn run(cli: Cli) -> Result<Status> {
             };
             apply(&p, &target, journal, run, &report_path, json).await
         }
+        Command::Retry { report, out } => {
+            let run = RunReport::load(&report)
+                .with_context(|| format!("cannot load the run report {}", report.display()))?;
+            if run.dry_run {
+                bail!(
+                    "{} is the report of a dry run: nothing failed, nothing was tried",
+                    report.display()
+                );
+            }
+            let retry = run.failures_plan();
+            let out = out.unwrap_or_else(|| with_suffix(&report, "retry.json"));
+            retry
+                .save(&out)
+                .with_context(|| format!("cannot write {}", out.display()))?;
+            let doubt = retry.continues.as_ref().map_or(0, |c| c.in_doubt.len());
+            if json {
+                output::print_json(&serde_json::json!({
+                    "plan": out,
+                    "changes": retry.changes.len(),
+                    "in_doubt": doubt,
+                }))?;
+            } else {
+                println!(
+                    "{} failed changes of the run of {} written to {}",
+                    retry.changes.len(),
+                    run.started_at,
+                    out.display()
+                );
+                if doubt > 0 {
+                    println!(
+                        "{doubt} of them may be in effect (their answers were lost): a run of \
+                         this plan that finds them in place counts them as made by this \
+                         chain, and rolling back its report undoes them"
+                    );
+                }
+                println!(
+                    "next: grantbridge apply {} --to <the same target> (dry run) and then \
+                     with --yes",
+                    out.display()
+                );
+            }
+            Ok(Status::Done)
+        }
         Command::Rollback {
             report,
             to,
@@ -83,6 +126,14 @@ pub async fn run(cli: Cli) -> Result<Status> {
                 );
             }
             let inverse = run.rollback_plan();
+            let continued = run.counts().continued;
+            if continued > 0 && !json {
+                eprintln!(
+                    "the rollback includes {continued} changes this retry found in place that \
+                     the run it continues had left in doubt (answers lost): they are undone as \
+                     this chain's"
+                );
+            }
             let target = connect(&settings, &to).await?;
             // Its changes can only be undone where they were made.
             run.check_target(&target.system.identity())

@@ -120,6 +120,16 @@ pub enum Command {
         #[arg(long)]
         report: Option<PathBuf>,
     },
+    /// Make a retry plan of a run's failures: it continues that run, so a change whose
+    /// answer was lost and that the retry finds in place counts as the chain's (and
+    /// rolling back the retry's report undoes it).
+    Retry {
+        /// The run report written by `apply`.
+        report: PathBuf,
+        /// Write the retry plan here (default: the report's path with `.retry.json`).
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
     /// Undo a finished run: revoke what it granted, re-grant what it revoked.
     Rollback {
         /// The run report written by `apply`.

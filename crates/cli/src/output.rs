@@ -154,6 +154,7 @@ pub fn run_table(report: &RunReport) -> String {
         "applied",
         "already in state",
         "done earlier, verified",
+        "made earlier in the chain",
         "failed",
         "not run",
     ]);
@@ -161,6 +162,7 @@ pub fn run_table(report: &RunReport) -> String {
         c.applied.to_string(),
         c.already_in_state.to_string(),
         c.resumed.to_string(),
+        c.continued.to_string(),
         c.failed.to_string(),
         c.not_run.to_string(),
     ]);
@@ -181,6 +183,16 @@ pub fn run_table(report: &RunReport) -> String {
             } else {
                 ""
             }
+        ));
+    }
+    if let Some(c) = &report.continues {
+        out.push_str(&format!(
+            "\ncontinues the run of {}: {} of its changes were in doubt (answers lost); {} \
+             found in place count as made by the chain, and rolling back this report undoes \
+             them",
+            c.started_at,
+            c.in_doubt.len(),
+            report.counts().continued
         ));
     }
     let failures: Vec<_> = report

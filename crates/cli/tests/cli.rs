@@ -616,6 +616,130 @@ fn partial_failure_exits_2_and_reports_each_item() {
     assert!(stdout(&out).contains("failed"), "{}", stdout(&out));
 }
 
+/// `retry` makes a plan of a run's failures that continues the run: a change whose
+/// answer was lost (here: a report saying a grant the run made failed with a transport
+/// error) and that the retry finds in place counts as the chain's, and rolling back
+/// the retry's report undoes it.
+#[test]
+fn a_retry_continues_its_run_and_its_rollback_undoes_lost_answers() {
+    let served = Served::start("pyramid");
+    let dir = tempdir();
+    let snap = snapshot(&served, dir.path(), "pyramid", "p.json");
+    let group = snap.groups.first().expect("a role");
+    let tenant = snap
+        .assignments
+        .first()
+        .map(|a| a.scope.clone())
+        .expect("an assignment gives the tenant scope");
+    let held: Vec<_> = snap
+        .assignments
+        .iter()
+        .filter(|a| a.principal == Principal::Group(group.id.clone()))
+        .map(|a| a.profile.clone())
+        .collect();
+    let profile = snap
+        .profiles
+        .iter()
+        .find(|p| !held.contains(&p.id))
+        .expect("a profile the role lacks");
+    let good = Assignment::new(
+        Principal::Group(group.id.clone()),
+        profile.id.clone(),
+        tenant.clone(),
+    );
+    let bad = Assignment::new(
+        Principal::Group(group.id.clone()),
+        ProfileId::new("no-such-profile").expect("id"),
+        tenant,
+    );
+    let plan = Plan::from_changes(
+        SystemId::new(snap.system.as_str()).expect("id"),
+        [good.clone(), bad]
+            .into_iter()
+            .map(|assignment| Change::Grant {
+                assignment,
+                previous: None,
+            })
+            .collect(),
+        false,
+    );
+    plan.save(dir.path().join("p.plan.json")).expect("save");
+    let out = served.run(
+        dir.path(),
+        &["apply", "p.plan.json", "--to", "pyramid", "--yes"],
+    );
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    // The good grant was made; pretend its answer was lost.
+    let path = dir.path().join("p.plan.report.json");
+    let mut report = RunReport::load(&path).expect("report");
+    let item = report
+        .items
+        .iter_mut()
+        .find(|i| i.outcome == Some(grantbridge_core::Outcome::Applied))
+        .expect("the applied item");
+    assert_eq!(item.change.principal(), good.principal);
+    item.outcome = Some(grantbridge_core::Outcome::Failed(
+        grantbridge_core::Error::transport("connection reset after sending"),
+    ));
+    report.save(&path).expect("save");
+
+    let out = served.run(dir.path(), &["retry", "p.plan.report.json"]);
+    let text = ok(&out);
+    assert!(text.contains("2 failed changes"), "{text}");
+    assert!(text.contains("1 of them may be in effect"), "{text}");
+    let retry = Plan::load(dir.path().join("p.plan.report.retry.json")).expect("retry plan");
+    let continues = retry.continues.as_ref().expect("continues");
+    assert_eq!(continues.in_doubt.len(), 1);
+    assert_eq!(continues.plan_fingerprint, report.plan_fingerprint);
+
+    let out = served.run(
+        dir.path(),
+        &[
+            "apply",
+            "p.plan.report.retry.json",
+            "--to",
+            "pyramid",
+            "--yes",
+        ],
+    );
+    assert_eq!(out.status.code(), Some(2), "the bad one fails again");
+    assert!(
+        stdout(&out).contains("made earlier in the chain"),
+        "{}",
+        stdout(&out)
+    );
+    assert!(
+        stdout(&out).contains("continues the run of"),
+        "{}",
+        stdout(&out)
+    );
+    let second =
+        RunReport::load(dir.path().join("p.plan.report.retry.report.json")).expect("retry report");
+    assert_eq!(second.counts().continued, 1);
+
+    let out = served.run(
+        dir.path(),
+        &[
+            "rollback",
+            "p.plan.report.retry.report.json",
+            "--to",
+            "pyramid",
+            "--yes",
+        ],
+    );
+    ok(&out);
+    assert!(
+        stderr(&out).contains("includes 1 changes"),
+        "{}",
+        stderr(&out)
+    );
+    let after = snapshot(&served, dir.path(), "pyramid", "after.json");
+    assert!(
+        !after.assignments.iter().any(|a| a.key() == good.key()),
+        "the grant whose answer was lost is undone by the chain's rollback"
+    );
+}
+
 #[test]
 fn malformed_mapping_and_bad_names_give_clear_errors() {
     let served = Served::start("segment");

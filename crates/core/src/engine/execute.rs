@@ -387,17 +387,27 @@ pub async fn execute(
         }
     }
 
+    // A retry run attributes to its chain what the chain left in doubt and this run
+    // finds in place.
+    let in_doubt: HashSet<&Change> = plan.continues.iter().flat_map(|c| &c.in_doubt).collect();
     let items = plan
         .changes
         .iter()
         .cloned()
         .zip(results)
         .enumerate()
-        .map(|(index, (change, result))| ItemResult {
-            index,
-            change,
-            resumed: result.as_ref().is_some_and(|r| r.1),
-            outcome: result.map(|r| r.0),
+        .map(|(index, (change, result))| {
+            let resumed = result.as_ref().is_some_and(|r| r.1);
+            let continued = !resumed
+                && matches!(&result, Some((Outcome::AlreadyInState, _)))
+                && in_doubt.contains(&change);
+            ItemResult {
+                index,
+                change,
+                resumed,
+                continued,
+                outcome: result.map(|r| r.0),
+            }
         })
         .collect();
     Ok(RunReport {
@@ -410,6 +420,7 @@ pub async fn execute(
         items,
         identity: Some(identity),
         resumed_from,
+        continues: plan.continues.clone(),
     })
 }
 

@@ -52,7 +52,8 @@ pub use mapping::{
     ScopePattern, ValidityPolicy,
 };
 pub use plan::{
-    Change, Mode, PLAN_FORMAT_VERSION, Plan, PlanSummary, SummaryKey, SummaryRow, plan,
+    Change, Continuation, Mode, PLAN_FORMAT_VERSION, Plan, PlanSummary, SummaryKey, SummaryRow,
+    plan,
 };
 pub use report::{
     AccessRow, ItemResult, OutcomeRow, Resumption, RunCounts, RunReport, access_rows, outcome_rows,

@@ -151,6 +151,27 @@ impl fmt::Display for Change {
     }
 }
 
+/// What a retry plan continues: the earlier run of its chain, and the changes whose
+/// outcome that chain left unknown.
+///
+/// A change the chain reported failed with an error that leaves the outcome unknown
+/// ([`Error::outcome_unknown`](crate::Error::outcome_unknown): its answer was lost
+/// and reading back did not settle it) may be in effect. When the retry run finds such
+/// a change already in place, it attributes it to the chain
+/// ([`ItemResult::continued`](super::ItemResult::continued)), so rolling back the
+/// chain's runs undoes it. The trade-off: someone else's identical change made between
+/// the runs would be undone too; the run report and `rollback` say how many items were
+/// treated so.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Continuation {
+    /// The [`fingerprint`](Plan::fingerprint) of the plan of the run continued.
+    pub plan_fingerprint: String,
+    /// When that run started.
+    pub started_at: Timestamp,
+    /// The changes of this plan the chain left with an unknown outcome, in plan order.
+    pub in_doubt: Vec<Change>,
+}
+
 /// A list of changes for one target, with everything that was not carried.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Plan {
@@ -178,6 +199,10 @@ pub struct Plan {
     /// Items carried with a loss.
     #[serde(default)]
     pub warnings: Vec<String>,
+    /// Set on a retry plan ([`RunReport::failures_plan`](super::RunReport::failures_plan)):
+    /// the run it continues, and the changes that run left in doubt.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub continues: Option<Continuation>,
 }
 
 /// Whether window `outer` contains all of `inner` (absent bounds are unbounded).
@@ -362,6 +387,7 @@ pub fn plan(desired: &Desired, current: &Snapshot, mode: Mode) -> Plan {
         changes,
         skipped,
         warnings: desired.warnings.clone(),
+        continues: None,
     }
 }
 
@@ -380,6 +406,7 @@ impl Plan {
             changes,
             skipped: Vec::new(),
             warnings: Vec::new(),
+            continues: None,
         }
     }
 
@@ -405,6 +432,7 @@ impl Plan {
             changes,
             skipped: Vec::new(),
             warnings: Vec::new(),
+            continues: None,
         }
     }
 

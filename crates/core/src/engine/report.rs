@@ -3,14 +3,14 @@
 //!
 //! [`execute`]: super::execute
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::io::Write;
 use std::path::Path;
 
 use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
 
-use super::plan::{Change, Plan};
+use super::plan::{Change, Continuation, Plan};
 use super::snapshot::Snapshot;
 use super::target::TargetIdentity;
 use crate::error::{Error, Result};
@@ -31,6 +31,12 @@ pub struct ItemResult {
     /// verified in place by this run's fresh read of the target.
     #[serde(default)]
     pub resumed: bool,
+    /// Whether this retry run found the change already in place while the run it
+    /// continues had left its outcome unknown
+    /// ([`Continuation`](super::Continuation)): the chain made it, so
+    /// [`RunReport::rollback_plan`] undoes it. The outcome stays `AlreadyInState`.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub continued: bool,
 }
 
 /// Counts of a run: every change is in exactly one of them.
@@ -47,12 +53,20 @@ pub struct RunCounts {
     /// Changes an earlier run did (its journal says so) and this run verified in
     /// place on the target.
     pub resumed: usize,
+    /// Changes found in place that the run this retry continues had left in doubt:
+    /// attributed to the chain (see [`ItemResult::continued`]).
+    pub continued: usize,
 }
 
 impl RunCounts {
     /// Changes in the report (the sum of every count).
     pub fn total(&self) -> usize {
-        self.applied + self.already_in_state + self.failed + self.not_run + self.resumed
+        self.applied
+            + self.already_in_state
+            + self.failed
+            + self.not_run
+            + self.resumed
+            + self.continued
     }
 }
 
@@ -91,6 +105,9 @@ pub struct RunReport {
     /// Set when the run resumed from the journal of an earlier run.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub resumed_from: Option<Resumption>,
+    /// Set when the run's plan was a retry plan: the run it continues.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub continues: Option<Continuation>,
 }
 
 impl RunReport {
@@ -101,6 +118,7 @@ impl RunReport {
             match &item.outcome {
                 None => c.not_run += 1,
                 Some(_) if item.resumed => c.resumed += 1,
+                Some(_) if item.continued => c.continued += 1,
                 Some(Outcome::Applied) => c.applied += 1,
                 Some(Outcome::AlreadyInState) => c.already_in_state += 1,
                 Some(Outcome::Failed(_)) => c.failed += 1,
@@ -135,25 +153,51 @@ impl RunReport {
         self.counts().failed > 0
     }
 
-    /// A plan of only the changes that failed ("retry only the failures").
+    /// A plan of only the changes that failed ("retry only the failures"), which
+    /// [continues](Plan::continues) this run: the failed changes whose outcome is
+    /// unknown (their error's [`Error::outcome_unknown`], or left in doubt by an
+    /// earlier run of the chain and failed again) are listed in doubt, so that the
+    /// retry run attributes them to the chain if it finds them in place.
     pub fn failures_plan(&self) -> Plan {
+        let earlier: HashSet<&Change> = self.continues.iter().flat_map(|c| &c.in_doubt).collect();
+        let mut in_doubt: HashSet<Change> = HashSet::new();
         let changes = self
             .items
             .iter()
-            .filter(|i| matches!(i.outcome, Some(Outcome::Failed(_))))
-            .map(|i| i.change.clone())
+            .filter_map(|i| match &i.outcome {
+                Some(Outcome::Failed(e)) => {
+                    if e.outcome_unknown() || earlier.contains(&i.change) {
+                        in_doubt.insert(i.change.clone());
+                    }
+                    Some(i.change.clone())
+                }
+                _ => None,
+            })
             .collect();
-        Plan::from_changes(self.target.clone(), changes, self.removals_first)
+        let mut plan = Plan::from_changes(self.target.clone(), changes, self.removals_first);
+        plan.continues = Some(Continuation {
+            plan_fingerprint: self.plan_fingerprint.clone(),
+            started_at: self.started_at,
+            in_doubt: plan
+                .changes
+                .iter()
+                .filter(|c| in_doubt.contains(*c))
+                .cloned()
+                .collect(),
+        });
+        plan
     }
 
-    /// The plan that undoes this run: the inverse of every change it *applied*
-    /// (not of those already in place, failed or not run), restoring original windows.
+    /// The plan that undoes this run: the inverse of every change it *applied*, and
+    /// of every change it found in place that its chain had left in doubt
+    /// ([`ItemResult::continued`]); not of those already in place otherwise, failed
+    /// or not run. Original windows are restored.
     pub fn rollback_plan(&self) -> Plan {
         let changes = self
             .items
             .iter()
             .rev()
-            .filter(|i| matches!(i.outcome, Some(Outcome::Applied)))
+            .filter(|i| i.continued || matches!(i.outcome, Some(Outcome::Applied)))
             .map(|i| i.change.inverse())
             .collect();
         // Same order rule as the run (see `Plan::inverse`).
