@@ -202,11 +202,12 @@ async fn generated(users: usize) -> (PyramidSandbox, PyramidSystem, Fixture) {
         unsupported_scopes: vec![],
         bulk: 25,
         // Writes take effect and their answers are cut: a user's (private) profile is
-        // written by updateUserDb, role memberships by updateUserRoles.
+        // written by updateUserDb, a role's profiles by updateRolesByProfileId (both
+        // under .../update), role memberships by updateUserRoles.
         answers: Some(std::sync::Arc::new(
             CutAnswers::new(sandbox.controls())
-                .path(WritePath::Grant, "POST", "/API2/access/updateUserDb")
-                .path(WritePath::Revoke, "POST", "/API2/access/updateUserDb")
+                .path(WritePath::Grant, "POST", "/API2/access/update")
+                .path(WritePath::Revoke, "POST", "/API2/access/update")
                 .path(
                     WritePath::AddMemberships,
                     "POST",
@@ -253,9 +254,13 @@ async fn the_conformance_suite_passes_on_a_fresh_sandbox() {
         .collect();
     assert_eq!(
         cut,
-        ["/API2/access/updateUserDb", "/API2/access/updateUserRoles"]
-            .map(str::to_owned)
-            .into(),
+        [
+            "/API2/access/updateRolesByProfileId",
+            "/API2/access/updateUserDb",
+            "/API2/access/updateUserRoles"
+        ]
+        .map(str::to_owned)
+        .into(),
         "the lost-answer section cut every write path"
     );
     assert!(

@@ -4,7 +4,7 @@ use std::collections::BTreeSet;
 use std::fmt::Debug;
 
 use super::{Checked, Fixture, all, keys, list_memberships, user};
-use crate::model::{Assignment, AssignmentKey, Membership};
+use crate::model::{Assignment, AssignmentKey, Membership, Principal};
 use crate::traits::{AccessSystem, Outcome};
 
 /// A kind of write whose answers an [`AnswerCutter`] can cut.
@@ -44,6 +44,7 @@ pub trait AnswerCutter: Send + Sync + Debug {
 /// and undoing exactly the items reported applied (what a rollback does) restores the
 /// state before.
 ///
+/// Grants go to users and, where the system has group principals, to the first group.
 /// Needs [`Fixture::answers`]; without it the section is [`Checked::Skipped`].
 /// Memberships are checked when the system writes them and the fixture has a group.
 pub async fn lost_answers(system: &dyn AccessSystem, f: &Fixture) -> Checked {
@@ -130,14 +131,28 @@ pub async fn lost_answers(system: &dyn AccessSystem, f: &Fixture) -> Checked {
 }
 
 /// Pairs of the fixture granted to users who do not hold them: every pair to users
-/// 0 and 1, or with a per-user limit one pair per user.
+/// 0 and 1, or with a per-user limit one pair per user; and the first pair to the
+/// first group, where groups hold grants.
 fn grant_items(
     system: &dyn AccessSystem,
     f: &Fixture,
     held: &BTreeSet<AssignmentKey>,
 ) -> Vec<Assignment> {
-    let limited = system.capabilities().max_assignments_per_user.is_some();
+    let caps = system.capabilities();
+    let limited = caps.max_assignments_per_user.is_some();
     let mut items = Vec::new();
+    if let (true, Some(group), Some((profile, scope))) =
+        (caps.group_principals, f.groups.first(), f.grants.first())
+    {
+        let a = Assignment::new(
+            Principal::Group(group.clone()),
+            profile.clone(),
+            scope.clone(),
+        );
+        if !held.contains(&a.key()) {
+            items.push(a);
+        }
+    }
     for (j, (profile, scope)) in f.grants.iter().enumerate() {
         let users: Vec<usize> = if limited {
             (j < f.users.len()).then_some(j).into_iter().collect()
