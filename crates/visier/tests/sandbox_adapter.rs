@@ -62,13 +62,13 @@ async fn conformance_suite_passes_on_a_fresh_demo_sandbox() {
         ],
         unsupported_scopes: vec![],
         bulk: 120,
-        // Writes take effect and their answers are cut: profile assign/remove are
-        // PUTs under /v1/admin/profiles/ (reads there are GETs), memberships PUT and
-        // DELETE /v1/admin/user-groups/users.
+        // Writes take effect and their answers are cut: profile assigns are PUTs and
+        // removes DELETEs under /v1/admin/profiles/ (reads there are GETs),
+        // memberships PUT and DELETE /v1/admin/user-groups/users.
         answers: Some(Arc::new(
             CutAnswers::new(sandbox.controls())
                 .path(WritePath::Grant, "PUT", "/v1/admin/profiles/")
-                .path(WritePath::Revoke, "PUT", "/v1/admin/profiles/")
+                .path(WritePath::Revoke, "DELETE", "/v1/admin/profiles/")
                 .path(
                     WritePath::AddMemberships,
                     "PUT",
@@ -112,6 +112,8 @@ async fn conformance_suite_passes_on_a_fresh_demo_sandbox() {
     let want: BTreeSet<(String, String)> = [
         ("PUT", "local"),
         ("PUT", "analytic"),
+        ("DELETE", "local"),
+        ("DELETE", "analytic"),
         ("PUT", "/v1/admin/user-groups/users"),
         ("DELETE", "/v1/admin/user-groups/users"),
     ]

@@ -19,7 +19,7 @@ use super::{FaultPlan, SandboxControls};
 /// fn cutter(controls: SandboxControls) -> CutAnswers {
 ///     CutAnswers::new(controls)
 ///         .path(WritePath::Grant, "PUT", "/v1/admin/profiles/")
-///         .path(WritePath::Revoke, "PUT", "/v1/admin/profiles/")
+///         .path(WritePath::Revoke, "DELETE", "/v1/admin/profiles/")
 /// }
 /// ```
 #[derive(Clone)]
