@@ -49,6 +49,16 @@ fn last_seq(sandbox: &VisierSandbox) -> u64 {
     sandbox.log().last().map_or(0, |e| e.seq)
 }
 
+/// Cuts the answers of `method` requests under `prefix` after they took effect.
+fn cut(sandbox: &VisierSandbox, method: &'static str, prefix: &'static str) {
+    sandbox.controls().set_faults(
+        FaultPlan::none()
+            .with_truncated(1.0)
+            .with_method(method)
+            .with_path_prefix(prefix),
+    );
+}
+
 fn count(log: &[LoggedRequest], method: &str, pred: impl Fn(&str) -> bool) -> usize {
     log.iter()
         .filter(|e| e.method == method && pred(&e.path))
@@ -75,12 +85,7 @@ async fn a_lost_local_assign_answer_is_settled_by_one_users_scan() {
         })
         .collect();
     let seq = last_seq(&sandbox);
-    sandbox.controls().set_faults(
-        FaultPlan::none()
-            .with_truncated(1.0)
-            .with_method("PUT")
-            .with_path_prefix("/v1/admin/profiles/"),
-    );
+    cut(&sandbox, "PUT", "/v1/admin/profiles/");
     let got = system.grant(&items).await;
     sandbox.controls().set_faults(FaultPlan::none());
     assert!(
@@ -109,12 +114,7 @@ async fn a_lost_local_assign_answer_is_settled_by_one_users_scan() {
 
     // The same with the remove's answer lost (a DELETE with a body).
     let seq = last_seq(&sandbox);
-    sandbox.controls().set_faults(
-        FaultPlan::none()
-            .with_truncated(1.0)
-            .with_method("DELETE")
-            .with_path_prefix("/v1/admin/profiles/"),
-    );
+    cut(&sandbox, "DELETE", "/v1/admin/profiles/");
     let got = system.revoke(&items).await;
     sandbox.controls().set_faults(FaultPlan::none());
     assert!(got.iter().all(|o| *o == Outcome::Applied), "{got:?}");
@@ -147,12 +147,7 @@ async fn a_lost_analytic_assign_answer_is_settled_per_user_not_per_item() {
         })
         .collect();
     let seq = last_seq(&sandbox);
-    sandbox.controls().set_faults(
-        FaultPlan::none()
-            .with_truncated(1.0)
-            .with_method("PUT")
-            .with_path_prefix("/v1/admin/profiles/accessible-tenants/"),
-    );
+    cut(&sandbox, "PUT", "/v1/admin/profiles/accessible-tenants/");
     let got = system.grant(&items).await;
     sandbox.controls().set_faults(FaultPlan::none());
     assert!(got.iter().all(|o| *o == Outcome::Applied), "{got:?}");
@@ -185,12 +180,7 @@ async fn a_lost_membership_answer_is_settled_by_one_members_read_per_group() {
     assert_eq!(items.len(), 30);
     for (method, add) in [("PUT", true), ("DELETE", false)] {
         let seq = last_seq(&sandbox);
-        sandbox.controls().set_faults(
-            FaultPlan::none()
-                .with_truncated(1.0)
-                .with_method(method)
-                .with_path_prefix("/v1/admin/user-groups/users"),
-        );
+        cut(&sandbox, method, "/v1/admin/user-groups/users");
         let got = if add {
             system.add_memberships(&items).await
         } else {
