@@ -1,7 +1,7 @@
 //! What the test suites of every crate share (feature `testing`, for dev-dependencies
 //! only): case counts that respect `PROPTEST_CASES`, a runtime per property case,
-//! outcomes compared without error wording, and the fixture folders that fail loudly
-//! when they are missing.
+//! outcomes compared without error wording, the fixture folders that fail loudly
+//! when they are missing, and [`Intercepted`] systems for tests of broken behaviour.
 //!
 //! These helpers panic on a broken test setup (a missing fixture, a runtime that cannot
 //! start): in a test that is the clearest report there is.
@@ -19,7 +19,11 @@ use std::path::{Path, PathBuf};
 use proptest::test_runner::Config as ProptestConfig;
 use serde::de::DeserializeOwned;
 
-use crate::{Error, Outcome};
+use crate::engine::TargetIdentity;
+use crate::{
+    AccessSystem, Assignment, AssignmentStore, Capabilities, Directory, Error, Group, Membership,
+    NewProfile, Outcome, Principal, Profile, ProfileCatalog, ProfileId, SystemId, User,
+};
 
 /// `default` unless the `PROPTEST_CASES` variable asks for another count: CI runs the
 /// default, a long local run sets the variable.
@@ -191,6 +195,144 @@ impl Fixtures {
             lines.len()
         );
         lines
+    }
+}
+
+/// What an [`Intercepted`] system changes about the system it wraps: each method gets
+/// the inner system and, by default, passes the call through.
+///
+/// Tests use it to make a *broken* system (one that drops windows, hides a write behind
+/// a lost answer, enforces an undeclared limit) and check that a suite or the engine
+/// notices, without repeating the delegation of every trait method.
+#[async_trait::async_trait]
+pub trait Intercept: Send + Sync {
+    /// The capabilities the wrapper declares (default: the inner system's).
+    fn capabilities(&self, inner: Capabilities) -> Capabilities {
+        inner
+    }
+
+    /// A grant batch (default: the inner system's).
+    async fn grant(&self, inner: &dyn AccessSystem, items: &[Assignment]) -> Vec<Outcome> {
+        inner.grant(items).await
+    }
+
+    /// A revoke batch (default: the inner system's).
+    async fn revoke(&self, inner: &dyn AccessSystem, items: &[Assignment]) -> Vec<Outcome> {
+        inner.revoke(items).await
+    }
+
+    /// A membership add batch (default: the inner system's).
+    async fn add_memberships(
+        &self,
+        inner: &dyn AccessSystem,
+        items: &[Membership],
+    ) -> Vec<Outcome> {
+        inner.add_memberships(items).await
+    }
+
+    /// A membership remove batch (default: the inner system's).
+    async fn remove_memberships(
+        &self,
+        inner: &dyn AccessSystem,
+        items: &[Membership],
+    ) -> Vec<Outcome> {
+        inner.remove_memberships(items).await
+    }
+}
+
+/// A system that forwards every call to `inner` except what its [`Intercept`] changes.
+///
+/// ```
+/// use std::sync::Arc;
+/// use grantbridge_core::testing::{Intercept, Intercepted};
+/// use grantbridge_core::{AccessSystem, Capabilities, InMemorySystem, SystemId};
+///
+/// /// Declares no groups, whatever the inner system holds.
+/// struct NoGroups;
+/// impl Intercept for NoGroups {
+///     fn capabilities(&self, inner: Capabilities) -> Capabilities {
+///         inner.with_groups(false)
+///     }
+/// }
+///
+/// let inner = Arc::new(InMemorySystem::builder(SystemId::new("mem").unwrap()).build());
+/// let system = Intercepted::new(inner, NoGroups);
+/// assert!(!system.capabilities().groups);
+/// ```
+pub struct Intercepted<S, I> {
+    /// The system wrapped.
+    pub inner: S,
+    /// What the wrapper changes.
+    pub intercept: I,
+}
+
+impl<S, I> Intercepted<S, I> {
+    /// Wraps `inner`.
+    pub fn new(inner: S, intercept: I) -> Self {
+        Self { inner, intercept }
+    }
+}
+
+#[async_trait::async_trait]
+impl<S: AccessSystem, I: Intercept> ProfileCatalog for Intercepted<S, I> {
+    async fn list_profiles(&self) -> crate::Result<Vec<Profile>> {
+        self.inner.list_profiles().await
+    }
+    async fn get_profile(&self, id: &ProfileId) -> crate::Result<Profile> {
+        self.inner.get_profile(id).await
+    }
+    async fn create_profile(&self, profile: &NewProfile) -> crate::Result<Profile> {
+        self.inner.create_profile(profile).await
+    }
+    async fn delete_profile(&self, id: &ProfileId) -> crate::Result<()> {
+        self.inner.delete_profile(id).await
+    }
+}
+
+#[async_trait::async_trait]
+impl<S: AccessSystem, I: Intercept> Directory for Intercepted<S, I> {
+    async fn list_users(&self) -> crate::Result<Vec<User>> {
+        self.inner.list_users().await
+    }
+    async fn list_groups(&self) -> crate::Result<Vec<Group>> {
+        self.inner.list_groups().await
+    }
+    async fn list_memberships(&self) -> crate::Result<Vec<Membership>> {
+        self.inner.list_memberships().await
+    }
+    async fn add_memberships(&self, items: &[Membership]) -> Vec<Outcome> {
+        self.intercept.add_memberships(&self.inner, items).await
+    }
+    async fn remove_memberships(&self, items: &[Membership]) -> Vec<Outcome> {
+        self.intercept.remove_memberships(&self.inner, items).await
+    }
+}
+
+#[async_trait::async_trait]
+impl<S: AccessSystem, I: Intercept> AssignmentStore for Intercepted<S, I> {
+    async fn list_assignments(&self) -> crate::Result<Vec<Assignment>> {
+        self.inner.list_assignments().await
+    }
+    async fn list_assignments_for(&self, principal: &Principal) -> crate::Result<Vec<Assignment>> {
+        self.inner.list_assignments_for(principal).await
+    }
+    async fn grant(&self, items: &[Assignment]) -> Vec<Outcome> {
+        self.intercept.grant(&self.inner, items).await
+    }
+    async fn revoke(&self, items: &[Assignment]) -> Vec<Outcome> {
+        self.intercept.revoke(&self.inner, items).await
+    }
+}
+
+impl<S: AccessSystem, I: Intercept> AccessSystem for Intercepted<S, I> {
+    fn id(&self) -> &SystemId {
+        self.inner.id()
+    }
+    fn capabilities(&self) -> Capabilities {
+        self.intercept.capabilities(self.inner.capabilities())
+    }
+    fn identity(&self) -> TargetIdentity {
+        self.inner.identity()
     }
 }
 

@@ -4,10 +4,12 @@
 
 use std::sync::Arc;
 
-use grantbridge_core::conformance::{self, Checked, Fixture, Report, Section};
+use grantbridge_core::conformance::{self, Checked, Fixture, Report, Section, WritePath};
+use grantbridge_core::testing::{Intercept, Intercepted};
 use grantbridge_core::{
-    Capabilities, Group, GroupId, InMemorySystem, Membership, Profile, ProfileId, ResourceId,
-    ResourceKind, Scope, ScopeKind, SystemId, TenantCode, User, UserId,
+    AccessSystem, Assignment, Capabilities, Error, Group, GroupId, InMemorySystem, Membership,
+    Outcome, Profile, ProfileId, ResourceId, ResourceKind, Scope, ScopeKind, SystemId, TenantCode,
+    User, UserId, Validity, async_trait,
 };
 
 fn id<T: TryFrom<String, Error = grantbridge_core::Error>>(s: &str) -> T {
@@ -227,72 +229,21 @@ async fn run_all_fails_when_a_section_is_skipped() {
 #[tokio::test]
 #[should_panic(expected = "validity did not round-trip")]
 async fn suite_catches_a_system_that_drops_windows() {
-    use grantbridge_core::{
-        AccessSystem, Assignment, AssignmentStore, Directory, Outcome, Principal, ProfileCatalog,
-        Validity, async_trait,
-    };
-    struct DropsWindows(Arc<InMemorySystem>);
+    struct DropsWindows;
     #[async_trait]
-    impl ProfileCatalog for DropsWindows {
-        async fn list_profiles(&self) -> grantbridge_core::Result<Vec<Profile>> {
-            self.0.list_profiles().await
-        }
-        async fn get_profile(&self, id: &ProfileId) -> grantbridge_core::Result<Profile> {
-            self.0.get_profile(id).await
-        }
-    }
-    #[async_trait]
-    impl Directory for DropsWindows {
-        async fn list_users(&self) -> grantbridge_core::Result<Vec<User>> {
-            self.0.list_users().await
-        }
-        async fn list_groups(&self) -> grantbridge_core::Result<Vec<Group>> {
-            self.0.list_groups().await
-        }
-        async fn list_memberships(&self) -> grantbridge_core::Result<Vec<Membership>> {
-            self.0.list_memberships().await
-        }
-        async fn add_memberships(&self, items: &[Membership]) -> Vec<Outcome> {
-            self.0.add_memberships(items).await
-        }
-        async fn remove_memberships(&self, items: &[Membership]) -> Vec<Outcome> {
-            self.0.remove_memberships(items).await
-        }
-    }
-    #[async_trait]
-    impl AssignmentStore for DropsWindows {
-        async fn list_assignments(&self) -> grantbridge_core::Result<Vec<Assignment>> {
-            self.0.list_assignments().await
-        }
-        async fn list_assignments_for(
-            &self,
-            p: &Principal,
-        ) -> grantbridge_core::Result<Vec<Assignment>> {
-            self.0.list_assignments_for(p).await
-        }
-        async fn grant(&self, items: &[Assignment]) -> Vec<Outcome> {
+    impl Intercept for DropsWindows {
+        async fn grant(&self, inner: &dyn AccessSystem, items: &[Assignment]) -> Vec<Outcome> {
             let stripped: Vec<Assignment> = items
                 .iter()
                 .cloned()
                 .map(|a| a.with_validity(Validity::ALWAYS))
                 .collect();
-            self.0.grant(&stripped).await
-        }
-        async fn revoke(&self, items: &[Assignment]) -> Vec<Outcome> {
-            self.0.revoke(items).await
-        }
-    }
-    impl AccessSystem for DropsWindows {
-        fn id(&self) -> &SystemId {
-            self.0.id()
-        }
-        fn capabilities(&self) -> Capabilities {
-            self.0.capabilities()
+            inner.grant(&stripped).await
         }
     }
     let (system, fixture) = system(Capabilities::full());
     assert_eq!(
-        conformance::validity(&DropsWindows(system), &fixture).await,
+        conformance::validity(&Intercepted::new(system, DropsWindows), &fixture).await,
         Ran
     );
 }
@@ -301,63 +252,11 @@ async fn suite_catches_a_system_that_drops_windows() {
 #[tokio::test]
 #[should_panic(expected = "a system without a per-user limit must grant one user all 2")]
 async fn suite_catches_an_undeclared_per_user_limit() {
-    use grantbridge_core::{
-        AccessSystem, Assignment, AssignmentStore, Directory, Outcome, Principal, ProfileCatalog,
-        async_trait,
-    };
     /// Enforces one assignment per user, declares no limit.
-    struct Undeclared(Arc<InMemorySystem>);
-    #[async_trait]
-    impl ProfileCatalog for Undeclared {
-        async fn list_profiles(&self) -> grantbridge_core::Result<Vec<Profile>> {
-            self.0.list_profiles().await
-        }
-        async fn get_profile(&self, id: &ProfileId) -> grantbridge_core::Result<Profile> {
-            self.0.get_profile(id).await
-        }
-    }
-    #[async_trait]
-    impl Directory for Undeclared {
-        async fn list_users(&self) -> grantbridge_core::Result<Vec<User>> {
-            self.0.list_users().await
-        }
-        async fn list_groups(&self) -> grantbridge_core::Result<Vec<Group>> {
-            self.0.list_groups().await
-        }
-        async fn list_memberships(&self) -> grantbridge_core::Result<Vec<Membership>> {
-            self.0.list_memberships().await
-        }
-        async fn add_memberships(&self, items: &[Membership]) -> Vec<Outcome> {
-            self.0.add_memberships(items).await
-        }
-        async fn remove_memberships(&self, items: &[Membership]) -> Vec<Outcome> {
-            self.0.remove_memberships(items).await
-        }
-    }
-    #[async_trait]
-    impl AssignmentStore for Undeclared {
-        async fn list_assignments(&self) -> grantbridge_core::Result<Vec<Assignment>> {
-            self.0.list_assignments().await
-        }
-        async fn list_assignments_for(
-            &self,
-            p: &Principal,
-        ) -> grantbridge_core::Result<Vec<Assignment>> {
-            self.0.list_assignments_for(p).await
-        }
-        async fn grant(&self, items: &[Assignment]) -> Vec<Outcome> {
-            self.0.grant(items).await
-        }
-        async fn revoke(&self, items: &[Assignment]) -> Vec<Outcome> {
-            self.0.revoke(items).await
-        }
-    }
-    impl AccessSystem for Undeclared {
-        fn id(&self) -> &SystemId {
-            self.0.id()
-        }
-        fn capabilities(&self) -> Capabilities {
-            self.0.capabilities().with_max_assignments_per_user(None)
+    struct Undeclared;
+    impl Intercept for Undeclared {
+        fn capabilities(&self, inner: Capabilities) -> Capabilities {
+            inner.with_max_assignments_per_user(None)
         }
     }
     let (system, fixture) = system(
@@ -368,7 +267,7 @@ async fn suite_catches_an_undeclared_per_user_limit() {
             .with_max_assignments_per_user(Some(1)),
     );
     assert_eq!(fixture.grants.len(), 2);
-    let _ = conformance::per_user_limit(&Undeclared(system), &fixture).await;
+    let _ = conformance::per_user_limit(&Intercepted::new(system, Undeclared), &fixture).await;
 }
 
 /// The suite must catch a system that reports a write failed when only its answer was
@@ -376,11 +275,6 @@ async fn suite_catches_an_undeclared_per_user_limit() {
 #[tokio::test]
 #[should_panic(expected = "is in effect but reported failed")]
 async fn suite_catches_a_write_hidden_behind_a_lost_answer() {
-    use grantbridge_core::conformance::WritePath;
-    use grantbridge_core::{
-        AccessSystem, Assignment, AssignmentStore, Directory, Error, Outcome, Principal,
-        ProfileCatalog, async_trait,
-    };
     /// Fails every item of a write whose answer is cut, without reading back.
     struct HidesLostWrites(Arc<InMemorySystem>);
     impl HidesLostWrites {
@@ -393,54 +287,17 @@ async fn suite_catches_a_write_hidden_behind_a_lost_answer() {
         }
     }
     #[async_trait]
-    impl ProfileCatalog for HidesLostWrites {
-        async fn list_profiles(&self) -> grantbridge_core::Result<Vec<Profile>> {
-            self.0.list_profiles().await
-        }
-        async fn get_profile(&self, id: &ProfileId) -> grantbridge_core::Result<Profile> {
-            self.0.get_profile(id).await
-        }
-    }
-    #[async_trait]
-    impl Directory for HidesLostWrites {
-        async fn list_users(&self) -> grantbridge_core::Result<Vec<User>> {
-            self.0.list_users().await
-        }
-        async fn list_groups(&self) -> grantbridge_core::Result<Vec<Group>> {
-            self.0.list_groups().await
-        }
-        async fn list_memberships(&self) -> grantbridge_core::Result<Vec<Membership>> {
-            self.0.list_memberships().await
-        }
-    }
-    #[async_trait]
-    impl AssignmentStore for HidesLostWrites {
-        async fn list_assignments(&self) -> grantbridge_core::Result<Vec<Assignment>> {
-            self.0.list_assignments().await
-        }
-        async fn list_assignments_for(
-            &self,
-            p: &Principal,
-        ) -> grantbridge_core::Result<Vec<Assignment>> {
-            self.0.list_assignments_for(p).await
-        }
-        async fn grant(&self, items: &[Assignment]) -> Vec<Outcome> {
-            let got = self.0.grant(items).await;
+    impl Intercept for HidesLostWrites {
+        async fn grant(&self, inner: &dyn AccessSystem, items: &[Assignment]) -> Vec<Outcome> {
+            let got = inner.grant(items).await;
             self.answer(WritePath::Grant, got)
         }
-        async fn revoke(&self, items: &[Assignment]) -> Vec<Outcome> {
-            let got = self.0.revoke(items).await;
+        async fn revoke(&self, inner: &dyn AccessSystem, items: &[Assignment]) -> Vec<Outcome> {
+            let got = inner.revoke(items).await;
             self.answer(WritePath::Revoke, got)
         }
     }
-    impl AccessSystem for HidesLostWrites {
-        fn id(&self) -> &SystemId {
-            self.0.id()
-        }
-        fn capabilities(&self) -> Capabilities {
-            self.0.capabilities().with_groups(false)
-        }
-    }
-    let (system, fixture) = system(Capabilities::full());
-    let _ = conformance::lost_answers(&HidesLostWrites(system), &fixture).await;
+    let (system, fixture) = system(Capabilities::full().with_groups(false));
+    let hides = HidesLostWrites(system.clone());
+    let _ = conformance::lost_answers(&Intercepted::new(system, hides), &fixture).await;
 }

@@ -16,10 +16,10 @@ use async_trait::async_trait;
 use futures::executor::block_on;
 use grantbridge_core::engine::{self, Change, ExecuteOptions, Plan, RunReport};
 use grantbridge_core::prelude::*;
-use grantbridge_core::testing::cases;
+use grantbridge_core::testing::{Intercept, Intercepted, cases};
 use grantbridge_core::{
-    Assignment, AssignmentKey, Capabilities, Error, Group, GroupId, InMemorySystem, Membership,
-    Outcome, Principal, Profile, ProfileId, Result, Scope, SystemId, User, UserId,
+    Assignment, AssignmentKey, Error, Group, GroupId, InMemorySystem, Outcome, Principal, Profile,
+    ProfileId, Scope, SystemId, User, UserId,
 };
 use proptest::prelude::*;
 
@@ -48,35 +48,13 @@ enum Fate {
     Refused,
 }
 
-/// An `InMemorySystem` whose grants meet the fate set per user while `faulty`.
-struct Network {
-    inner: InMemorySystem,
+/// Grants meet the fate set per user while `faulty`.
+struct Lossy {
     fates: Mutex<Vec<Fate>>,
     faulty: Mutex<bool>,
 }
 
-impl Network {
-    fn new(fates: Vec<Fate>, held_before: &[usize]) -> Self {
-        let inner = InMemorySystem::builder(SystemId::new("dst").expect("id"))
-            .users((0..USERS).map(|i| User::new(uid(i))))
-            .group(Group::new(GroupId::new("g").expect("id"), "G"))
-            .profile(Profile::new(
-                ProfileId::new("reader").expect("id"),
-                "Reader",
-            ))
-            .assignments(held_before.iter().map(|&i| grant_of(i)))
-            .build();
-        Network {
-            inner,
-            fates: Mutex::new(fates),
-            faulty: Mutex::new(true),
-        }
-    }
-
-    fn heal(&self) {
-        *self.faulty.lock().expect("lock") = false;
-    }
-
+impl Lossy {
     fn fate(&self, a: &Assignment) -> Fate {
         if !*self.faulty.lock().expect("lock") {
             return Fate::Whole;
@@ -84,48 +62,11 @@ impl Network {
         let i: usize = a.principal.id_str()[1..].parse().expect("u<n>");
         self.fates.lock().expect("lock")[i]
     }
-
-    fn keys(&self) -> BTreeSet<AssignmentKey> {
-        block_on(self.inner.list_assignments())
-            .expect("list")
-            .iter()
-            .map(Assignment::key)
-            .collect()
-    }
 }
 
 #[async_trait]
-impl grantbridge_core::ProfileCatalog for Network {
-    async fn list_profiles(&self) -> Result<Vec<Profile>> {
-        self.inner.list_profiles().await
-    }
-    async fn get_profile(&self, id: &ProfileId) -> Result<Profile> {
-        self.inner.get_profile(id).await
-    }
-}
-
-#[async_trait]
-impl grantbridge_core::Directory for Network {
-    async fn list_users(&self) -> Result<Vec<User>> {
-        self.inner.list_users().await
-    }
-    async fn list_groups(&self) -> Result<Vec<Group>> {
-        self.inner.list_groups().await
-    }
-    async fn list_memberships(&self) -> Result<Vec<Membership>> {
-        self.inner.list_memberships().await
-    }
-}
-
-#[async_trait]
-impl grantbridge_core::AssignmentStore for Network {
-    async fn list_assignments(&self) -> Result<Vec<Assignment>> {
-        self.inner.list_assignments().await
-    }
-    async fn list_assignments_for(&self, p: &Principal) -> Result<Vec<Assignment>> {
-        self.inner.list_assignments_for(p).await
-    }
-    async fn grant(&self, items: &[Assignment]) -> Vec<Outcome> {
+impl Intercept for Lossy {
+    async fn grant(&self, inner: &dyn AccessSystem, items: &[Assignment]) -> Vec<Outcome> {
         let mut out = Vec::new();
         for a in items {
             let fate = self.fate(a);
@@ -141,7 +82,7 @@ impl grantbridge_core::AssignmentStore for Network {
             }
             // Like an adapter, it reads before writing: a grant already held is
             // reported so without a write, so no answer of it can be lost.
-            let got = self.inner.grant(std::slice::from_ref(a)).await;
+            let got = inner.grant(std::slice::from_ref(a)).await;
             let got = got.into_iter().next().expect("one outcome");
             out.push(match (fate, got) {
                 (Fate::Lost, Outcome::Applied) => {
@@ -152,18 +93,38 @@ impl grantbridge_core::AssignmentStore for Network {
         }
         out
     }
-    async fn revoke(&self, items: &[Assignment]) -> Vec<Outcome> {
-        self.inner.revoke(items).await
-    }
 }
 
-impl AccessSystem for Network {
-    fn id(&self) -> &SystemId {
-        self.inner.id()
-    }
-    fn capabilities(&self) -> Capabilities {
-        self.inner.capabilities()
-    }
+/// An `InMemorySystem` behind a [`Lossy`] network.
+type Network = Intercepted<InMemorySystem, Lossy>;
+
+fn network(fates: Vec<Fate>, held_before: &[usize]) -> Network {
+    let inner = InMemorySystem::builder(SystemId::new("dst").expect("id"))
+        .users((0..USERS).map(|i| User::new(uid(i))))
+        .group(Group::new(GroupId::new("g").expect("id"), "G"))
+        .profile(Profile::new(
+            ProfileId::new("reader").expect("id"),
+            "Reader",
+        ))
+        .assignments(held_before.iter().map(|&i| grant_of(i)))
+        .build();
+    let lossy = Lossy {
+        fates: Mutex::new(fates),
+        faulty: Mutex::new(true),
+    };
+    Intercepted::new(inner, lossy)
+}
+
+fn heal(target: &Network) {
+    *target.intercept.faulty.lock().expect("lock") = false;
+}
+
+fn keys(target: &Network) -> BTreeSet<AssignmentKey> {
+    block_on(target.inner.list_assignments())
+        .expect("list")
+        .iter()
+        .map(Assignment::key)
+        .collect()
 }
 
 fn grant_everyone() -> Plan {
@@ -185,8 +146,8 @@ fn a_lost_answer_found_in_place_by_the_retry_is_the_chains_and_is_rolled_back() 
     use Fate::*;
     // u6 already held the grant before the chain: it must survive the rollback.
     let fates = vec![Whole, Lost, Refused, Lost, Whole, Refused, Whole, Lost];
-    let target = Network::new(fates, &[6]);
-    let before = target.keys();
+    let target = network(fates, &[6]);
+    let before = keys(&target);
 
     let first = run(&grant_everyone(), &target);
     let c = first.counts();
@@ -205,7 +166,7 @@ fn a_lost_answer_found_in_place_by_the_retry_is_the_chains_and_is_rolled_back() 
         .collect();
     assert_eq!(doubt, ["u1", "u3", "u7"], "only lost answers are in doubt");
 
-    target.heal();
+    heal(&target);
     let second = run(&retry, &target);
     let c = second.counts();
     assert_eq!(
@@ -227,7 +188,7 @@ fn a_lost_answer_found_in_place_by_the_retry_is_the_chains_and_is_rolled_back() 
         assert!(!undo.has_failures(), "{:?}", undo.items);
     }
     assert_eq!(
-        target.keys(),
+        keys(&target),
         before,
         "the chain's rollback restores the state"
     );
@@ -236,11 +197,11 @@ fn a_lost_answer_found_in_place_by_the_retry_is_the_chains_and_is_rolled_back() 
 #[test]
 fn doubt_is_carried_along_the_chain_until_settled() {
     use Fate::*;
-    let target = Network::new(vec![Lost; USERS], &[]);
+    let target = network(vec![Lost; USERS], &[]);
     let first = run(&grant_everyone(), &target);
     assert_eq!(first.counts().failed, USERS);
     // The second run is refused outright (a 503 on everything): still in doubt.
-    *target.fates.lock().expect("lock") = vec![Refused; USERS];
+    *target.intercept.fates.lock().expect("lock") = vec![Refused; USERS];
     let second = run(&first.failures_plan(), &target);
     assert_eq!(second.counts().failed, USERS);
     let third_plan = second.failures_plan();
@@ -249,18 +210,18 @@ fn doubt_is_carried_along_the_chain_until_settled() {
         Some(USERS),
         "a change left in doubt stays in doubt while it fails with a known error"
     );
-    target.heal();
+    heal(&target);
     let third = run(&third_plan, &target);
     assert_eq!(third.counts().continued, USERS);
     for report in [&third, &second, &first] {
         assert!(!run(&report.rollback_plan(), &target).has_failures());
     }
-    assert!(target.keys().is_empty());
+    assert!(keys(&target).is_empty());
 }
 
 #[test]
 fn a_plain_plan_attributes_nothing() {
-    let target = Network::new(vec![Fate::Whole; USERS], &[0, 1]);
+    let target = network(vec![Fate::Whole; USERS], &[0, 1]);
     let report = run(&grant_everyone(), &target);
     assert!(report.continues.is_none());
     assert_eq!(report.counts().continued, 0);
@@ -285,8 +246,8 @@ proptest! {
         rounds_faulty in 0_usize..3,
     ) {
         let held: Vec<usize> = held.into_iter().collect();
-        let target = Network::new(fates, &held);
-        let before = target.keys();
+        let target = network(fates, &held);
+        let before = keys(&target);
         let mut reports = vec![run(&grant_everyone(), &target)];
         for round in 0.. {
             let last = reports.last().expect("a run");
@@ -294,17 +255,17 @@ proptest! {
                 break;
             }
             if round >= rounds_faulty {
-                target.heal();
+                heal(&target);
             }
             let next = run(&last.failures_plan(), &target);
             reports.push(next);
             prop_assert!(round < 10, "the chain converges once the network heals");
         }
-        prop_assert_eq!(target.keys().len(), USERS);
+        prop_assert_eq!(keys(&target).len(), USERS);
         for report in reports.iter().rev() {
             let undo = run(&report.rollback_plan(), &target);
             prop_assert!(!undo.has_failures());
         }
-        prop_assert_eq!(target.keys(), before);
+        prop_assert_eq!(keys(&target), before);
     }
 }
