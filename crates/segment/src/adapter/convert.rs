@@ -252,6 +252,35 @@ mod tests {
         assert_eq!(held.atoms.len(), 2);
     }
 
+    #[test]
+    fn a_pair_needs_a_resource_and_names_the_scope_it_lacks() {
+        // The adapter checks capabilities first; this keeps the direct answer exact.
+        let user = Principal::User(uid());
+        let profile = grantbridge_core::ProfileId::new("R").expect("id");
+        for (scope, feature) in [
+            (Scope::System, grantbridge_core::Feature::SystemScope),
+            (
+                Scope::tenant(
+                    grantbridge_core::TenantCode::new("T1").expect("code"),
+                    false,
+                ),
+                grantbridge_core::Feature::TenantScopes,
+            ),
+        ] {
+            let a = Assignment::new(user.clone(), profile.clone(), scope);
+            for grant in [true, false] {
+                match atom_of(&a, grant) {
+                    Err(Error::Unsupported { feature: f, .. }) => assert_eq!(f, feature),
+                    other => panic!("expected {feature:?}, got {other:?}"),
+                }
+            }
+        }
+    }
+
+    fn uid() -> UserId {
+        UserId::new("u1").expect("id")
+    }
+
     fn arb_atom() -> impl proptest::strategy::Strategy<Value = Atom> {
         use proptest::prelude::*;
         let kinds = prop_oneof![
