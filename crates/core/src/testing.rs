@@ -336,6 +336,48 @@ impl<S: AccessSystem, I: Intercept> AccessSystem for Intercepted<S, I> {
     }
 }
 
+/// Checks what an injected 429 costs a client on the paused clock: with `faults`
+/// (a `rate_limited` plan whose `retry_after` is `wait`) set on `controls`, `call`
+/// fails `RateLimited` announcing `wait`; with faults off, the next `call` succeeds
+/// after waiting `wait` (to the second), not a budget window the client guessed.
+///
+/// `call` must go through a client whose retries are off (so the first call returns
+/// the 429) and that has already logged in (so the 429 lands on the call's class).
+/// Run it in a `#[tokio::test(start_paused = true)]` with the emulator on the same
+/// runtime.
+#[cfg(feature = "sandbox")]
+pub async fn assert_injected_429_costs_its_wait<F, Fut, T>(
+    controls: &crate::sandbox::SandboxControls,
+    wait: std::time::Duration,
+    call: F,
+) where
+    F: Fn() -> Fut,
+    Fut: std::future::Future<Output = crate::Result<T>>,
+{
+    use crate::sandbox::FaultPlan;
+    controls.set_faults(
+        FaultPlan::none()
+            .with_rate_limited(1.0)
+            .with_retry_after(wait),
+    );
+    let err = match call().await {
+        Ok(_) => panic!("expected a 429"),
+        Err(e) => e,
+    };
+    assert_eq!(err.kind(), crate::ErrorKind::RateLimited, "{err}");
+    assert_eq!(err.retry_after(), Some(wait), "the wait the 429 announced");
+    controls.set_faults(FaultPlan::none());
+    let start = tokio::time::Instant::now();
+    if let Err(e) = call().await {
+        panic!("the call after the wait failed: {e}");
+    }
+    let waited = start.elapsed();
+    assert!(
+        waited >= wait && waited < wait + std::time::Duration::from_secs(1),
+        "waited {waited:?} after a 429 announcing {wait:?}"
+    );
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -260,7 +260,14 @@ impl RateLimiter {
         let now = Instant::now();
         self.with_class(class, |s| {
             if let Some(remaining) = hints.remaining {
-                let until = later(now, hints.reset_after.unwrap_or_else(|| s.horizon()));
+                let mut reset = hints.reset_after.unwrap_or_else(|| s.horizon());
+                // A 429's explicit wait is the server's own word on when to come
+                // back: a budget header that only names its window (Visier's "none
+                // left this minute") does not hold the class longer than that.
+                if rate_limited && let Some(wait) = hints.retry_after {
+                    reset = reset.min(wait);
+                }
+                let until = later(now, reset);
                 let in_flight_after = s.sent.saturating_sub(send_number);
                 let mut budget = ServerBudget {
                     remaining: remaining.saturating_sub(in_flight_after),
@@ -365,6 +372,37 @@ mod tests {
         assert_eq!(start.elapsed(), Duration::from_secs(1));
         drop(limiter.acquire("c").await);
         assert_eq!(start.elapsed(), Duration::from_secs(31));
+    }
+
+    /// Visier's 429 says "0 left this minute" and nothing about when the minute
+    /// ends; with a `Retry-After` beside it the class waits that long, not the minute.
+    /// Without one, or on a 200 that says 0 left, the budget's window holds.
+    #[tokio::test(start_paused = true)]
+    async fn a_429s_explicit_wait_outranks_a_budget_window() {
+        let limiter = RateLimiter::new(RateLimitPolicy::default());
+        let start = Instant::now();
+        let minute = RateLimitHints {
+            remaining: Some(0),
+            reset_after: Some(Duration::from_secs(60)),
+            retry_after: Some(Duration::from_secs(3)),
+        };
+        limiter.observe("c", &minute, true);
+        assert_eq!(limiter.server_hold("c"), Some(Duration::from_secs(3)));
+        drop(limiter.acquire("c").await);
+        assert_eq!(start.elapsed(), Duration::from_secs(3));
+
+        let no_wait = RateLimitHints {
+            retry_after: None,
+            ..minute
+        };
+        limiter.observe("c", &no_wait, true);
+        drop(limiter.acquire("c").await);
+        assert_eq!(start.elapsed(), Duration::from_secs(63));
+
+        // Not a 429: a wait header beside "0 left" does not shorten the window.
+        limiter.observe("c", &minute, false);
+        drop(limiter.acquire("c").await);
+        assert_eq!(start.elapsed(), Duration::from_secs(123));
     }
 
     #[tokio::test(start_paused = true)]

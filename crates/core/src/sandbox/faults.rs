@@ -14,7 +14,7 @@ use std::time::Duration;
 /// | kind | when | the vendor handler ran? | the client sees |
 /// |---|---|---|---|
 /// | `server_error` | before the handler | no: the request had no effect | 500, 502 (an HTML page) or 503, chosen evenly, shaped by [`VendorStyle::server_error`] |
-/// | `rate_limited` | before the handler | no | the vendor's 429 ([`VendorStyle::rate_limited`]) with `retry_after` as the wait |
+/// | `rate_limited` | before the handler | no | the vendor's 429 ([`VendorStyle::injected_rate_limited`]) with `retry_after` as the wait, in the vendor's own headers: Segment `Retry-After`, `X-RateLimit-Consumed`/`-Remaining`/`-Reset` and `data.msBeforeNext`; Visier its four `X-RateLimit-*-Minute`/`-Hour` budget headers plus `Retry-After` (Visier documents none; without it a client could only wait out the minute); Pyramid `Retry-After` |
 /// | `reset` | before the handler | no | the connection closed with no response at all |
 /// | `truncated` | **after** the handler | **yes**: its effect happened | status and headers of the real response with the full `Content-Length`, then half the body and the connection closed; a response without a body is dropped whole (the connection closes before the status line) |
 /// | `spike` | before the handler, on top of any other fault | — | `spike_latency` of extra delay |
@@ -27,7 +27,7 @@ use std::time::Duration;
 ///
 /// [`SandboxControls::set_faults`]: super::SandboxControls::set_faults
 /// [`VendorStyle::server_error`]: super::VendorStyle::server_error
-/// [`VendorStyle::rate_limited`]: super::VendorStyle::rate_limited
+/// [`VendorStyle::injected_rate_limited`]: super::VendorStyle::injected_rate_limited
 /// [`LoggedRequest::fault`]: super::LoggedRequest::fault
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct FaultPlan {

@@ -622,7 +622,7 @@ async fn process(shared: Arc<Shared>, request: Request, next: Next) -> Response 
         Some(Fault::RateLimited) => {
             let retry_after = shared.state().faults.retry_after;
             let info = injected_rate_info(&shared, class, retry_after);
-            let response = shared.style.rate_limited(&info);
+            let response = shared.style.injected_rate_limited(&info);
             let code = response.status().as_u16();
             return finish(&shared, entry_with(entry, code), response);
         }

@@ -59,6 +59,15 @@ pub trait VendorStyle: Send + Sync + 'static {
         plain_rate_limited(info)
     }
 
+    /// The vendor's 429 for an injected [`Fault::RateLimited`](super::Fault::RateLimited)
+    /// (`info.reset_after` is the fault plan's wait). Default: the same answer as
+    /// [`VendorStyle::rate_limited`]. A vendor whose documented 429 cannot say how long
+    /// to wait (Visier gives budgets, not reset times) overrides this to add the wait,
+    /// so that a fault costs the client what the fault plan asked for.
+    fn injected_rate_limited(&self, info: &RateInfo) -> Response {
+        self.rate_limited(info)
+    }
+
     /// Adds remaining-budget headers to every response the vendor handler produced
     /// (including truncated ones) when a window is configured for the request's class
     /// or a global window is (see [`RateInfo::global`]).

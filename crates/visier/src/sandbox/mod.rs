@@ -235,6 +235,20 @@ impl VendorStyle for VisierStyle {
         r
     }
 
+    /// Visier documents no `Retry-After` (only the budget headers, which give no
+    /// reset time: a client seeing "0 left this minute" waits out the minute). An
+    /// injected 429 stands for a gateway throttle that says when to come back, so it
+    /// adds `Retry-After` with the fault plan's wait; a 429 of the emulated budget
+    /// window stays as documented.
+    fn injected_rate_limited(&self, info: &RateInfo) -> axum::response::Response {
+        let mut r = self.rate_limited(info);
+        r.headers_mut().insert(
+            axum::http::header::RETRY_AFTER,
+            axum::http::HeaderValue::from(info.retry_after_secs()),
+        );
+        r
+    }
+
     fn budget_headers(&self, info: &RateInfo, headers: &mut axum::http::HeaderMap) {
         use axum::http::HeaderValue;
         let hour_limit = info.limit.saturating_mul(60);

@@ -1,0 +1,3 @@
+//! Shared by the integration tests of the facade package.
+
+pub mod faults;
