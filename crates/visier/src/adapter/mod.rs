@@ -165,7 +165,6 @@ impl VisierSystem {
             assigned_profiles: Some(true),
             assigned_user_groups: Some(true),
             limit: Some(self.page_size),
-            start: Some(0),
             ..UsersQuery::default()
         };
         let users = self.client.stream_users(query).try_collect();
@@ -416,5 +415,47 @@ impl AccessSystem for VisierSystem {
             .with_max_assignments_per_user(None)
             .with_max_batch(MAX_USERS_PER_CALL)
             .with_page_size(Some(self.page_size as usize))
+    }
+}
+
+#[cfg(all(test, feature = "sandbox"))]
+mod tests {
+    use super::*;
+    use crate::sandbox::{Seed, VisierSandbox};
+    use grantbridge_core::sandbox::SandboxOptions;
+
+    /// A read begun before a write must not serve a reader that comes after it:
+    /// `forget_cached_reads` (called by every write) makes the next reader read afresh.
+    #[tokio::test]
+    async fn a_reader_after_a_write_never_joins_a_read_from_before_it() {
+        let sandbox = VisierSandbox::start(Seed::Demo, SandboxOptions::default())
+            .await
+            .expect("sandbox");
+        let system = VisierSystem::connect(sandbox.config())
+            .await
+            .expect("connect");
+        let (release, held) = tokio::sync::oneshot::channel::<()>();
+        let before = system.scan.get(async move {
+            let _ = held.await;
+            Ok(Vec::new())
+        });
+        let after = async {
+            tokio::task::yield_now().await;
+            system.forget_cached_reads();
+            let fresh = system.user_scan();
+            tokio::pin!(fresh);
+            // First poll: the scan decides to read afresh or to join the old read.
+            assert!(futures::poll!(&mut fresh).is_pending());
+            let _ = release.send(());
+            fresh.await.expect("a fresh scan")
+        };
+        let (old, fresh) = futures::join!(before, after);
+        assert!(old.expect("the old read").is_empty());
+        assert_eq!(
+            fresh.len(),
+            300,
+            "the reader after the write read the users"
+        );
+        sandbox.shutdown().await;
     }
 }
