@@ -675,3 +675,34 @@ fn distinct_users(items: &[Assignment], idx: &[usize]) -> Vec<String> {
     let set: BTreeSet<&str> = idx.iter().map(|&i| items[i].principal.id_str()).collect();
     set.into_iter().map(str::to_owned).collect()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use grantbridge_core::{Principal, ProfileId, UserId};
+
+    fn item(user: &str) -> Assignment {
+        Assignment::new(
+            Principal::User(UserId::new(user).expect("id")),
+            ProfileId::new("p").expect("id"),
+            Scope::System,
+        )
+    }
+
+    #[test]
+    fn a_call_names_at_most_the_api_limit_of_users_and_repeats_stay_together() {
+        let mut items: Vec<Assignment> = (0..=MAX_USERS_PER_CALL)
+            .map(|n| item(&format!("u{n}")))
+            .collect();
+        // u0 again after the limit was reached: it joins the chunk that names it.
+        items.insert(MAX_USERS_PER_CALL, item("u0"));
+        let idx: Vec<usize> = (0..items.len()).collect();
+        let chunks = chunk_by_user(&items, &idx);
+        let sizes: Vec<usize> = chunks.iter().map(Vec::len).collect();
+        assert_eq!(sizes, [MAX_USERS_PER_CALL + 1, 1]);
+        for chunk in &chunks {
+            let users: HashSet<&str> = chunk.iter().map(|&i| items[i].principal.id_str()).collect();
+            assert!(users.len() <= MAX_USERS_PER_CALL);
+        }
+    }
+}
