@@ -291,3 +291,92 @@ async fn a_grant_already_held_sends_no_write_local_or_analytic() {
     }
     sandbox.shutdown().await;
 }
+
+fn window(from: &str, until: &str) -> grantbridge_core::Validity {
+    let ts = |s: &str| s.parse::<grantbridge_core::Timestamp>().expect("timestamp");
+    grantbridge_core::Validity::new(Some(ts(from)), Some(ts(until))).expect("window")
+}
+
+#[tokio::test]
+async fn a_later_window_of_one_key_supersedes_the_earlier_and_spares_the_rest() {
+    let (sandbox, system) = start().await;
+    let steward = system
+        .find_profile_by_name("Data Steward")
+        .await
+        .expect("profile");
+    let users = system.list_users().await.expect("users");
+    let grant = |u: &grantbridge_core::User, w: grantbridge_core::Validity| {
+        grantbridge_core::Assignment::new(
+            grantbridge_core::Principal::User(u.id.clone()),
+            steward.id.clone(),
+            grantbridge_core::Scope::System,
+        )
+        .with_validity(w)
+    };
+    let w1 = window("2027-01-01T00:00:00Z", "2028-01-01T00:00:00Z");
+    let w2 = window("2027-01-01T00:00:00Z", "2029-01-01T00:00:00Z");
+    let items = [
+        grant(&users[0], w1),
+        grant(&users[1], w1),
+        grant(&users[0], w2),
+    ];
+    let outcomes = system.grant(&items).await;
+    assert!(
+        outcomes
+            .iter()
+            .all(|o| matches!(o, grantbridge_core::Outcome::Applied)),
+        "{outcomes:?}"
+    );
+    let held = system.list_assignments().await.expect("assignments");
+    assert!(held.contains(&items[1]), "the other user's grant was made");
+    assert!(held.contains(&items[2]), "the later window won");
+    assert!(!held.contains(&items[0]));
+    sandbox.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_lost_analytic_write_is_settled_by_the_profile_and_the_tenant_together() {
+    // The user holds another analytic profile on the same tenant; the write never
+    // reached the server. The read-back must not take that other profile for this one.
+    let (sandbox, system) = start().await;
+    let held = system.list_assignments().await.expect("assignments");
+    let existing = held
+        .iter()
+        .find(|a| matches!(a.scope, grantbridge_core::Scope::Tenant { .. }))
+        .expect("an analytic assignment");
+    let analytic = system
+        .client()
+        .get_analytic_profiles()
+        .await
+        .expect("analytic");
+    let other = analytic
+        .profiles
+        .iter()
+        .filter_map(|p| p.profile_id.clone())
+        .find(|id| {
+            id.as_str() != existing.profile.as_str()
+                && !held
+                    .iter()
+                    .any(|a| a.principal == existing.principal && a.profile.as_str() == id.as_str())
+        })
+        .expect("another analytic profile");
+    let mut item = existing.clone();
+    item.profile = grantbridge_core::ProfileId::new(other).expect("id");
+    sandbox.controls().set_faults(
+        grantbridge_core::sandbox::FaultPlan::none()
+            .with_reset(1.0)
+            .with_method("PUT")
+            .with_path_prefix("/v1/admin/profiles/accessible-tenants/"),
+    );
+    let outcomes = system.grant(std::slice::from_ref(&item)).await;
+    sandbox
+        .controls()
+        .set_faults(grantbridge_core::sandbox::FaultPlan::none());
+    assert!(
+        matches!(outcomes[..], [grantbridge_core::Outcome::Failed(_)]),
+        "{outcomes:?}"
+    );
+    let after = system.list_assignments().await.expect("assignments");
+    assert!(!after.contains(&item), "the write never took effect");
+    sandbox.shutdown().await;
+}
