@@ -455,3 +455,57 @@ fn additive_plans_widen_windows_and_never_narrow_them() {
         assert_eq!(mirror.changes.len(), 1);
     }
 }
+
+/// Names anyone in a vendor workspace can set: every cell that would start a formula
+/// in a spreadsheet is written with a leading `'`, and nothing else changes.
+#[test]
+fn csv_exports_never_start_a_formula() {
+    let hostile = [
+        "=HYPERLINK(\"http://evil.example\",\"x\")",
+        "+1+cmd|'/C calc'!A0",
+        "-2+3",
+        "@SUM(1,1)",
+        "\tTab",
+        "\rReturn",
+    ];
+    let mut b = InMemorySystem::builder(SystemId::new("segment").expect("id"));
+    for (i, name) in hostile.iter().enumerate() {
+        let mut u = user(&format!("u{i}"), &format!("u{i}@example.com"));
+        u.display_name = Some((*name).to_owned());
+        let gid = GroupId::new(format!("g{i}")).expect("id");
+        b = b
+            .users([u])
+            .group(Group::new(gid.clone(), *name))
+            .membership(Membership::new(uid(&format!("u{i}")), gid.clone()))
+            .profiles([Profile::new(pid(&format!("p{i}")), *name)])
+            .assignment(Assignment::new(
+                Principal::Group(gid),
+                pid(&format!("p{i}")),
+                Scope::System,
+            ));
+    }
+    let s = snap(&b.build());
+    let mut out = Vec::new();
+    engine::write_access_csv(&s, &mut out).expect("csv");
+    let mut reader = csv::ReaderBuilder::new().from_reader(out.as_slice());
+    let mut quoted = 0;
+    for record in reader.records() {
+        let record = record.expect("a well-formed row");
+        for cell in record.iter() {
+            assert!(
+                !cell.starts_with(['=', '+', '-', '@', '\t', '\r']),
+                "a formula cell: {cell:?}"
+            );
+            if let Some(original) = cell.strip_prefix('\'') {
+                assert!(hostile.contains(&original), "{cell:?}");
+                quoted += 1;
+            }
+        }
+    }
+    // Per name: the group row (group name, profile name) and the member row (display
+    // name, profile name, via group).
+    assert_eq!(quoted, hostile.len() * 5);
+    // JSON keeps the exact values.
+    let json = serde_json::to_string(&engine::access_rows(&s)).expect("json");
+    assert!(json.contains("\"=HYPERLINK("), "{json}");
+}

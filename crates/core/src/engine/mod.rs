@@ -56,8 +56,8 @@ pub use plan::{
     plan,
 };
 pub use report::{
-    AccessRow, ItemResult, OutcomeRow, Resumption, RunCounts, RunReport, access_rows, outcome_rows,
-    write_access_csv, write_outcomes_csv,
+    AccessRow, ItemResult, OutcomeRow, Resumption, RunCounts, RunReport, access_rows,
+    csv_safe_cell, outcome_rows, write_access_csv, write_outcomes_csv,
 };
 pub use snapshot::{SNAPSHOT_FORMAT_VERSION, Snapshot};
 pub use target::TargetIdentity;

@@ -403,10 +403,40 @@ pub fn write_outcomes_csv(report: &RunReport, out: impl Write) -> Result<()> {
     write_csv(outcome_rows(report), out)
 }
 
-fn write_csv<T: Serialize>(rows: Vec<T>, out: impl Write) -> Result<()> {
-    let mut w = csv::Writer::from_writer(out);
-    for r in rows {
-        w.serialize(r).map_err(|e| Error::io("<csv output>", e))?;
+/// A CSV cell a spreadsheet will not run: a value beginning with `=`, `+`, `-`, `@`,
+/// a tab or a carriage return gets a leading `'`, as OWASP recommends against CSV
+/// (formula) injection. Vendor data names people, groups and profiles, and anyone
+/// who can name a group could otherwise plant `=HYPERLINK(…)` in an auditor's sheet.
+/// Only the CSV exports use it; JSON keeps the exact values.
+///
+/// ```
+/// use grantbridge_core::engine::csv_safe_cell;
+/// assert_eq!(csv_safe_cell("=HYPERLINK(\"http://x\")"), "'=HYPERLINK(\"http://x\")");
+/// assert_eq!(csv_safe_cell("Ana Ruiz"), "Ana Ruiz");
+/// ```
+pub fn csv_safe_cell(value: &str) -> std::borrow::Cow<'_, str> {
+    match value.chars().next() {
+        Some('=' | '+' | '-' | '@' | '\t' | '\r') => format!("'{value}").into(),
+        _ => value.into(),
     }
-    w.flush().map_err(|e| Error::io("<csv output>", e))
+}
+
+fn write_csv<T: Serialize>(rows: Vec<T>, out: impl Write) -> Result<()> {
+    let fail = |e: &dyn std::fmt::Display| Error::io("<csv output>", e);
+    // Serialize first (field order and quoting by serde), then neutralise every cell.
+    let mut staged = csv::Writer::from_writer(Vec::new());
+    for r in rows {
+        staged.serialize(r).map_err(|e| fail(&e))?;
+    }
+    let bytes = staged.into_inner().map_err(|e| fail(e.error()))?;
+    let mut records = csv::ReaderBuilder::new()
+        .has_headers(false)
+        .from_reader(bytes.as_slice());
+    let mut w = csv::Writer::from_writer(out);
+    for record in records.records() {
+        let record = record.map_err(|e| fail(&e))?;
+        w.write_record(record.iter().map(|cell| csv_safe_cell(cell).into_owned()))
+            .map_err(|e| fail(&e))?;
+    }
+    w.flush().map_err(|e| fail(&e))
 }
