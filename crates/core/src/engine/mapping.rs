@@ -311,15 +311,38 @@ struct TargetDef {
 struct Ctx<'a> {
     file: &'a str,
     text: &'a str,
+    /// Byte offset of each line's start: locating a span is a binary search, so a
+    /// file of N rules loads in O(N log N), not O(N²) (each rule's location used to
+    /// rescan the text from the start).
+    line_starts: Vec<usize>,
 }
 
-impl Ctx<'_> {
+impl<'a> Ctx<'a> {
+    fn new(file: &'a str, text: &'a str) -> Self {
+        let line_starts = std::iter::once(0)
+            .chain(text.match_indices('\n').map(|(i, _)| i + 1))
+            .collect();
+        Ctx {
+            file,
+            text,
+            line_starts,
+        }
+    }
+
     fn location(&self, span: &Range<usize>) -> Location {
         let start = span.start.min(self.text.len());
-        let before = &self.text[..start];
-        let line = before.matches('\n').count() + 1;
-        let column = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
-        Location { line, column }
+        // The last line starting at or before `start` (line_starts[0] is 0).
+        let index = self.line_starts.partition_point(|&s| s <= start).max(1) - 1;
+        let line_start = self.line_starts[index];
+        let column = self
+            .text
+            .get(line_start..start)
+            .map_or(0, |l| l.chars().count())
+            + 1;
+        Location {
+            line: index + 1,
+            column,
+        }
     }
 
     fn error(&self, span: &Range<usize>, rule: Option<&str>, message: impl Into<String>) -> Error {
@@ -510,7 +533,7 @@ impl Mapping {
 
     /// Parses and validates mapping text; `file` names it in errors.
     pub fn parse(text: &str, file: &str) -> Result<Mapping> {
-        let ctx = Ctx { file, text };
+        let ctx = Ctx::new(file, text);
         let def: FileDef = toml::from_str(text).map_err(|e| {
             let span = e.span().unwrap_or(0..0);
             let rule = rule_at(text, span.start);
@@ -670,5 +693,30 @@ impl Mapping {
             .iter()
             .find(|(pattern, _)| pattern.matches(scope))
             .map(|(_, to)| to)
+    }
+}
+
+#[cfg(test)]
+mod location_tests {
+    use super::*;
+
+    /// The line index gives the same line and column as counting from the start.
+    #[test]
+    fn located_by_index_as_by_counting() {
+        let text = "version = 1\n\n[[rules]]\nname = \"é — ü\"\r\nfrom = \"x\"\n\n\nlast";
+        let ctx = Ctx::new("m.toml", text);
+        for start in (0..=text.len()).filter(|&i| text.is_char_boundary(i)) {
+            let before = &text[..start];
+            let line = before.matches('\n').count() + 1;
+            let column = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
+            assert_eq!(
+                ctx.location(&(start..start)),
+                Location { line, column },
+                "at byte {start}"
+            );
+        }
+        // Past the end: the end.
+        let end = ctx.location(&(text.len()..text.len()));
+        assert_eq!(ctx.location(&(text.len() + 9..text.len() + 9)), end);
     }
 }
