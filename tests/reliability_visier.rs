@@ -42,8 +42,12 @@ use support::faults::{
 const VISIER_FAULT_SEED: u64 = 0x0715_2026;
 const USERS: usize = 1_000;
 
+/// A request that changes Visier's state (logins are not).
 fn visier_write(method: &str, path: &str) -> bool {
-    matches!(method, "PUT" | "POST" | "DELETE") && !path.contains("Token")
+    use grantbridge::visier::auth::{ASID_TOKEN_PATH, OAUTH2_TOKEN_PATH};
+    matches!(method, "PUT" | "POST" | "DELETE")
+        && path != ASID_TOKEN_PATH
+        && path != OAUTH2_TOKEN_PATH
 }
 
 /// A running Visier target and its adapter.
@@ -215,20 +219,24 @@ to = [{{ profile = "Analyst" }}]
     Mapping::parse(&text, "generated-pyramid-to-visier.toml").expect("generated mapping parses")
 }
 
-fn mapping_for(which: &str, sources: &Sources, target: &Snapshot) -> (Mapping, Snapshot) {
+/// The mapping from `which` source onto `target`, and that source's snapshot.
+fn mapping_for<'s>(
+    which: &str,
+    sources: &'s Sources,
+    target: &Snapshot,
+) -> (Mapping, &'s Snapshot) {
     match which {
         "segment" => (
             segment_to_visier(&sources.segment, target),
-            sources.segment.clone(),
+            &sources.segment,
         ),
-        _ => (pyramid_to_visier(sources, target), sources.pyramid.clone()),
+        _ => (pyramid_to_visier(sources, target), &sources.pyramid),
     }
 }
 
 /// One faulted migration of `which` source onto a fresh Visier target.
 async fn faulted_run(
-    label: &'static str,
-    which: &str,
+    which: &'static str,
     sources: &Sources,
     plan: &FaultPlan,
     seed: u64,
@@ -239,10 +247,10 @@ async fn faulted_run(
     let tap = Tap::new(t.sandbox.log(), visier_write);
     let stats = || t.system.client().http().stats();
     let figures = migrate_under_faults(
-        label,
+        which,
         plan,
         USERS,
-        &source,
+        source,
         &t.system,
         &mapping,
         &t.sandbox.controls(),
@@ -260,7 +268,7 @@ async fn sweep(which: &'static str, sources: &Sources, seeds: u64) -> Vec<Figure
     let mut all = Vec::new();
     let mut log = Tally::default();
     for k in 0..seeds {
-        let f = faulted_run(which, which, sources, &faults(), VISIER_FAULT_SEED + k).await;
+        let f = faulted_run(which, sources, &faults(), VISIER_FAULT_SEED + k).await;
         println!("{f}");
         log = log.plus(&f.log);
         all.push(f);
@@ -283,7 +291,7 @@ async fn sweep(which: &'static str, sources: &Sources, seeds: u64) -> Vec<Figure
         log.spikes
     );
     let heavy = faults().with_server_error(0.20);
-    let f = faulted_run(which, which, sources, &heavy, VISIER_FAULT_SEED + 1_000).await;
+    let f = faulted_run(which, sources, &heavy, VISIER_FAULT_SEED + 1_000).await;
     println!("20 % 5xx: {f}");
     assert!(f.log.server_error > 0, "{which}: 5xx struck: {:?}", f.log);
     all.push(f);
@@ -374,7 +382,7 @@ async fn cut_experiment(
     let t = visier_target(VISIER_FAULT_SEED).await;
     let before = Snapshot::take(&t.system).await.expect("visier snapshot");
     let (mapping, source) = mapping_for(which, sources, &before);
-    let desired = engine::translate(&source, &mapping, &before).expect("translate");
+    let desired = engine::translate(source, &mapping, &before).expect("translate");
     let plan = engine::plan(&desired, &before, Mode::Additive);
     let options = ExecuteOptions::default();
     let controls = t.sandbox.controls();

@@ -27,21 +27,23 @@ fn refused(status: u16) -> ResponseTemplate {
 }
 
 async fn config(server: &MockServer) -> SegmentConfig {
-    Mock::given(method("GET"))
-        .and(path("/"))
-        .respond_with(ok(
-            json!({"workspace": {"id": "W", "slug": "w", "name": "W"}}),
-        ))
-        .mount(server)
-        .await;
-    Mock::given(method("GET"))
-        .and(path("/roles"))
-        .respond_with(ok(json!({"roles": [
+    answer(
+        server,
+        "GET",
+        "/",
+        ok(json!({"workspace": {"id": "W", "slug": "w", "name": "W"}})),
+    )
+    .await;
+    answer(
+        server,
+        "GET",
+        "/roles",
+        ok(json!({"roles": [
             {"id": "R", "name": "Source Admin", "description": "Edits sources"},
             {"id": "Q", "name": "Workspace Owner", "description": ""}],
-            "pagination": {"current": LAST_PAGE}})))
-        .mount(server)
-        .await;
+            "pagination": {"current": LAST_PAGE}})),
+    )
+    .await;
     let mut config = SegmentConfig::new(server.uri(), Secret::new("sgp_mutant_token_7"));
     config.options = config.options.retry(RetryPolicy::none());
     config
@@ -51,6 +53,15 @@ async fn system(server: &MockServer) -> SegmentSystem {
     SegmentSystem::connect(config(server).await)
         .await
         .expect("connect")
+}
+
+/// Answers `verb` requests on exactly `at` with `response`.
+async fn answer(server: &MockServer, verb: &str, at: impl AsRef<str>, response: ResponseTemplate) {
+    Mock::given(method(verb))
+        .and(path(at.as_ref()))
+        .respond_with(response)
+        .mount(server)
+        .await;
 }
 
 /// How many requests of `verb` the server saw on exactly `at`.
@@ -143,15 +154,14 @@ async fn an_unknown_user_is_not_looked_for_among_invites() {
     // Only an address can be an invite: an unknown plain id is NotFound at once.
     let server = MockServer::start().await;
     let system = system(&server).await;
-    Mock::given(method("GET"))
-        .and(path("/users/ghost"))
-        .respond_with(
-            ResponseTemplate::new(404).set_body_json(
-                json!({"errors": [{"type": "not-found", "message": "no such user"}]}),
-            ),
-        )
-        .mount(&server)
-        .await;
+    answer(
+        &server,
+        "GET",
+        "/users/ghost",
+        ResponseTemplate::new(404)
+            .set_body_json(json!({"errors": [{"type": "not-found", "message": "no such user"}]})),
+    )
+    .await;
     let outcomes = system.grant(&[workspace_grant("ghost", "R")]).await;
     assert!(
         matches!(&outcomes[..], [Outcome::Failed(e)] if e.kind() == ErrorKind::NotFound),
@@ -165,11 +175,7 @@ async fn an_invite_member_keeps_the_error_of_the_invites_listing() {
     // The invites could not be listed: the item says so, it is not "unknown user".
     let server = MockServer::start().await;
     let system = system(&server).await;
-    Mock::given(method("GET"))
-        .and(path("/invites"))
-        .respond_with(refused(403))
-        .mount(&server)
-        .await;
+    answer(&server, "GET", "/invites", refused(403)).await;
     let outcomes = system
         .add_memberships(&[membership("new.hire@example.com", "G")])
         .await;
@@ -181,28 +187,28 @@ async fn an_invite_member_keeps_the_error_of_the_invites_listing() {
 }
 
 async fn group_g_with_no_members(server: &MockServer) {
-    Mock::given(method("GET"))
-        .and(path("/groups/G/users"))
-        .respond_with(ok(
-            json!({"users": [], "pagination": {"current": LAST_PAGE}}),
-        ))
-        .mount(server)
-        .await;
-    Mock::given(method("GET"))
-        .and(path("/groups/G/invites"))
-        .respond_with(ok(
-            json!({"emails": [], "pagination": {"current": LAST_PAGE}}),
-        ))
-        .mount(server)
-        .await;
+    answer(
+        server,
+        "GET",
+        "/groups/G/users",
+        ok(json!({"users": [], "pagination": {"current": LAST_PAGE}})),
+    )
+    .await;
+    answer(
+        server,
+        "GET",
+        "/groups/G/invites",
+        ok(json!({"emails": [], "pagination": {"current": LAST_PAGE}})),
+    )
+    .await;
     for (id, email) in [("u1", "one@example.com"), ("u2", "two@example.com")] {
-        Mock::given(method("GET"))
-            .and(path(format!("/users/{id}")))
-            .respond_with(ok(
-                json!({"user": {"id": id, "name": id, "email": email, "permissions": []}}),
-            ))
-            .mount(server)
-            .await;
+        answer(
+            server,
+            "GET",
+            format!("/users/{id}"),
+            ok(json!({"user": {"id": id, "name": id, "email": email, "permissions": []}})),
+        )
+        .await;
     }
 }
 
@@ -211,11 +217,13 @@ async fn members_accepted_together_are_added_in_one_call() {
     let server = MockServer::start().await;
     let system = system(&server).await;
     group_g_with_no_members(&server).await;
-    Mock::given(method("POST"))
-        .and(path("/groups/G/users"))
-        .respond_with(ok(json!({"userGroup": {"id": "G", "name": "G"}})))
-        .mount(&server)
-        .await;
+    answer(
+        &server,
+        "POST",
+        "/groups/G/users",
+        ok(json!({"userGroup": {"id": "G", "name": "G"}})),
+    )
+    .await;
     let outcomes = system
         .add_memberships(&[membership("u1", "G"), membership("u2", "G")])
         .await;
@@ -231,11 +239,7 @@ async fn a_refused_single_member_is_not_sent_again() {
     let server = MockServer::start().await;
     let system = system(&server).await;
     group_g_with_no_members(&server).await;
-    Mock::given(method("POST"))
-        .and(path("/groups/G/users"))
-        .respond_with(refused(400))
-        .mount(&server)
-        .await;
+    answer(&server, "POST", "/groups/G/users", refused(400)).await;
     let outcomes = system.add_memberships(&[membership("u1", "G")]).await;
     assert!(
         matches!(&outcomes[..], [Outcome::Failed(e)] if e.kind() == ErrorKind::Vendor),
@@ -292,20 +296,22 @@ async fn a_failed_write_is_never_rewritten_from_the_state_it_replaced() {
         .await
         .expect("connect")
         .reuse_listed_state(Duration::from_secs(3600));
-    Mock::given(method("GET"))
-        .and(path("/users"))
-        .respond_with(ok(json!({"users": [
+    answer(
+        &server,
+        "GET",
+        "/users",
+        ok(json!({"users": [
             {"id": "u1", "name": "U", "email": "u@example.com", "permissions": []}],
-            "pagination": {"current": LAST_PAGE}})))
-        .mount(&server)
-        .await;
-    Mock::given(method("GET"))
-        .and(path("/groups"))
-        .respond_with(ok(
-            json!({"userGroups": [], "pagination": {"current": LAST_PAGE}}),
-        ))
-        .mount(&server)
-        .await;
+            "pagination": {"current": LAST_PAGE}})),
+    )
+    .await;
+    answer(
+        &server,
+        "GET",
+        "/groups",
+        ok(json!({"userGroups": [], "pagination": {"current": LAST_PAGE}})),
+    )
+    .await;
     assert!(system.list_assignments().await.expect("listed").is_empty());
 
     // First write: the answer is lost and so is the read-back.
@@ -362,31 +368,29 @@ async fn a_list_started_after_a_write_never_joins_a_read_from_before_it() {
     // asked for after the grant must read again rather than share the stale read.
     let server = MockServer::start().await;
     let system = system(&server).await;
-    Mock::given(method("GET"))
-        .and(path("/users"))
-        .respond_with(
-            ok(json!({"users": [], "pagination": {"current": LAST_PAGE}}))
-                .set_delay(Duration::from_millis(1500)),
-        )
-        .mount(&server)
-        .await;
-    Mock::given(method("GET"))
-        .and(path("/invites"))
-        .respond_with(ok(
-            json!({"invites": [], "pagination": {"current": LAST_PAGE}}),
-        ))
-        .mount(&server)
-        .await;
-    Mock::given(method("GET"))
-        .and(path("/users/u1"))
-        .respond_with(ok(user_with(None)))
-        .mount(&server)
-        .await;
-    Mock::given(method("PUT"))
-        .and(path("/users/u1/permissions"))
-        .respond_with(ok(json!({"permissions": []})))
-        .mount(&server)
-        .await;
+    answer(
+        &server,
+        "GET",
+        "/users",
+        ok(json!({"users": [], "pagination": {"current": LAST_PAGE}}))
+            .set_delay(Duration::from_millis(1500)),
+    )
+    .await;
+    answer(
+        &server,
+        "GET",
+        "/invites",
+        ok(json!({"invites": [], "pagination": {"current": LAST_PAGE}})),
+    )
+    .await;
+    answer(&server, "GET", "/users/u1", ok(user_with(None))).await;
+    answer(
+        &server,
+        "PUT",
+        "/users/u1/permissions",
+        ok(json!({"permissions": []})),
+    )
+    .await;
     let before = system.list_users();
     let after = async {
         // Wait until the first listing is on the wire (not a timed guess).

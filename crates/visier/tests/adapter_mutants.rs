@@ -6,6 +6,7 @@ use grantbridge_core::ErrorKind;
 use grantbridge_core::http::Secret;
 use grantbridge_core::prelude::*;
 use grantbridge_core::sandbox::SandboxOptions;
+use grantbridge_visier::auth::{ASID_TOKEN_PATH, OAUTH2_TOKEN_PATH};
 use grantbridge_visier::sandbox::{Seed, VisierSandbox};
 use grantbridge_visier::{VisierConfig, VisierCredentials, VisierSystem};
 
@@ -228,7 +229,7 @@ fn reads_and_writes(sandbox: &VisierSandbox, mark: u64) -> (usize, usize, usize)
     let writes = log
         .iter()
         .filter(|e| matches!(e.method.as_str(), "PUT" | "POST" | "DELETE"))
-        .filter(|e| !e.path.contains("Token") && !e.path.contains("oauth2"))
+        .filter(|e| e.path != ASID_TOKEN_PATH && e.path != OAUTH2_TOKEN_PATH)
         .count();
     (per_user, scans, writes)
 }
